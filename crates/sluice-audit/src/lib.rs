@@ -1,0 +1,1 @@
+//! Audit log (in progress).
