@@ -1,1 +1,66 @@
-fn main() {}
+//! The `sluice` command line. Thin: it parses arguments, reads files, calls the library crates
+//! and prints. Exit codes: 0 ok, 1 blocked by policy / check failed, 2 usage or input error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod audit_cmd;
+mod policy_cmd;
+mod redact_cmd;
+
+/// Sluice: a privacy-guarded local RAG and data-boundary gateway.
+#[derive(Parser)]
+#[command(name = "sluice", version, about, propagate_version = true)]
+struct Cli {
+    /// Folder holding the index and the audit log.
+    #[arg(long, global = true, env = "SLUICE_DATA", default_value = "data")]
+    data_dir: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Redact stdin to stdout under a policy boundary.
+    Redact(redact_cmd::RedactArgs),
+    /// Report what a policy finds in files (entity counts; never values).
+    Scan(redact_cmd::ScanArgs),
+    /// Validate and test policy sets.
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
+    /// Verify, query and export the audit log.
+    Audit(audit_cmd::AuditArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Redact(args) => redact_cmd::run(args),
+        Command::Scan(args) => redact_cmd::scan(args),
+        Command::Policy { command } => policy_cmd::run(command),
+        Command::Audit(args) => audit_cmd::run(args, &cli.data_dir),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A closed stdout (`sluice redact | head`) is not an error.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

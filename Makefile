@@ -1,0 +1,54 @@
+# Sluice: two commands. `make run` sets everything up and runs; `make test` is what CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# One target dir outside the clone, shared by every checkout on this machine (and by CI),
+# so a fresh clone builds incrementally. Override by exporting CARGO_TARGET_DIR.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/sluice/target
+CARGO ?= cargo
+# run and test share one profile, so the (long) cold build happens once.
+PROFILE_FLAGS := --release --locked
+BIN := $(CARGO_TARGET_DIR)/release/sluice
+POLICY_DIR ?= policies
+
+.PHONY: help run test build deps fmt lint unit policy-check bench bench-peers clean-data
+
+help:
+	@echo "make run    build, check the policy set, and run the redaction demo on corpora/"
+	@echo "make test   fmt, clippy, all tests, and sluice policy check/test on $(POLICY_DIR)/"
+	@echo "make bench  engine benchmarks (criterion); make bench-peers: Presidio and detect-secrets side by side"
+
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)"; exit 2; }
+
+build: deps
+	$(CARGO) build $(PROFILE_FLAGS) -p sluice
+
+run: build
+	$(BIN) policy check $(POLICY_DIR)
+	@echo "== What the default policy finds in corpora/ (counts only, never values)"
+	$(BIN) scan --policy $(POLICY_DIR) corpora
+	@echo "== config/prod-config-dump.txt after the ingest boundary (first 40 lines)"
+	@$(BIN) redact --policy $(POLICY_DIR) --boundary ingest < corpora/config/prod-config-dump.txt | head -n 40
+
+fmt:
+	$(CARGO) fmt --all
+
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets $(PROFILE_FLAGS) -- -D warnings
+
+unit: deps
+	$(CARGO) test --workspace $(PROFILE_FLAGS)
+
+policy-check: build
+	$(BIN) policy check $(POLICY_DIR)
+	$(BIN) policy test $(POLICY_DIR)
+
+test: lint unit policy-check
+
+bench: deps
+	$(CARGO) bench -p sluice-policy --locked
+
+bench-peers: build
+	bench/redact_peers.sh

@@ -1,0 +1,234 @@
+//! Detection: find candidate spans in the normalised view and resolve overlaps.
+//!
+//! Most text never reaches a detector's regex. One pass of an Aho-Corasick automaton finds the
+//! prefilter literals of all literal-bearing detectors (`AKIA`, `ghp_`, `@`), and each such
+//! detector then runs only in a window around its literal's hits. Detectors without a literal
+//! share one multi-pattern automaton whose matches are hits for all of them. Because every
+//! pattern's length is bounded, a window of the pattern's maximum length around a hit contains
+//! every match the detector could have there.
+//!
+//! Determinism matters for the streaming redactor: the windows, and so the matches, depend only
+//! on the text near them, never on where a caller's chunks begin or end.
+
+use std::collections::BTreeMap;
+
+use regex_automata::{Anchored, Input};
+
+use crate::encoded::{self, Encoding};
+use crate::policy::{Detector, DetectorKind, Policy};
+
+/// A detected span in the view, before actions are applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate {
+    pub start: usize,
+    pub end: usize,
+    pub det: u32,
+    pub score: f32,
+    pub encoding: Option<Encoding>,
+}
+
+/// Result of scanning a view.
+pub(crate) struct Scan {
+    /// Accepted candidates, sorted by start, non-overlapping.
+    pub found: Vec<Candidate>,
+    /// Intervals of the view that detection looked at as a unit (windows, matches, context):
+    /// a streaming cut must not fall strictly inside one. Only filled on request.
+    pub regions: Vec<(usize, usize)>,
+}
+
+impl Policy {
+    pub(crate) fn scan(&self, view: &str, want_regions: bool) -> Scan {
+        self.scan_inner(view, want_regions, true)
+    }
+
+    fn scan_inner(&self, view: &str, want_regions: bool, decode: bool) -> Scan {
+        let hay = view.as_bytes();
+        let mut raw = Vec::new();
+        let mut regions = Vec::new();
+        let mut windows: Vec<(u32, usize, usize)> = Vec::new();
+
+        if let Some(ac) = &self.prefilter {
+            for m in ac.find_overlapping_iter(hay) {
+                for &d in &self.prefilter_dets[m.pattern().as_usize()] {
+                    let det = &self.detectors[d as usize];
+                    let s = m.start().saturating_sub(det.before);
+                    let e = (m.start() + det.max_len).max(m.end()).min(hay.len());
+                    windows.push((d, s, e));
+                }
+            }
+        }
+        if let Some(comb) = &self.combined {
+            let hits: Vec<(usize, usize)> = comb.find_iter(hay).map(|m| (m.start(), m.end())).collect();
+            if !hits.is_empty() {
+                for &d in &self.combined_dets {
+                    let det = &self.detectors[d as usize];
+                    for &(hs, he) in &hits {
+                        windows.push((d, hs.saturating_sub(det.max_len), (he + det.max_len).min(hay.len())));
+                    }
+                }
+            }
+        }
+        windows.sort_unstable();
+        let mut i = 0;
+        while i < windows.len() {
+            let (d, s, mut e) = windows[i];
+            let mut j = i + 1;
+            while j < windows.len() && windows[j].0 == d && windows[j].1 <= e {
+                e = e.max(windows[j].2);
+                j += 1;
+            }
+            let det = &self.detectors[d as usize];
+            if want_regions {
+                let ctx = if det.context.is_some() { det.context_window } else { 0 };
+                regions.push((s.saturating_sub(ctx), (e + ctx).min(hay.len())));
+            }
+            self.run_regex(d, view, s, e, &mut raw);
+            i = j;
+        }
+
+        if let Some(ac) = &self.keywords {
+            for m in ac.find_iter(hay) {
+                if want_regions {
+                    regions.push((m.start(), m.end()));
+                }
+                let d = self.keyword_dets[m.pattern().as_usize()];
+                let det = &self.detectors[d as usize];
+                if let DetectorKind::Keywords { whole_word: true } = det.kind {
+                    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+                    if hay[..m.start()].last().is_some_and(|&b| word(b)) || hay.get(m.end()).is_some_and(|&b| word(b)) {
+                        continue;
+                    }
+                }
+                if let Some(c) = self.accept(d, view, m.start(), m.end()) {
+                    raw.push(c);
+                }
+            }
+        }
+
+        if decode {
+            for m in self.encoded.find_iter(hay) {
+                if want_regions {
+                    regions.push((m.start(), m.end()));
+                }
+                let enc = encoded::ENCODINGS[m.pattern().as_usize()];
+                let Some(decoded) = view.get(m.start()..m.end()).and_then(|run| encoded::decode(enc, run)) else {
+                    continue;
+                };
+                let inner = crate::normalize::Normalized::new(&decoded);
+                let found = self.scan_inner(inner.as_str(), false, false).found;
+                // The run stands for its most specific inner finding.
+                if let Some(best) = found.iter().max_by_key(|c| (self.detectors[c.det as usize].priority, c.end - c.start)) {
+                    raw.push(Candidate {
+                        start: m.start(),
+                        end: m.end(),
+                        det: best.det,
+                        score: best.score,
+                        encoding: Some(enc),
+                    });
+                }
+            }
+        }
+
+        Scan {
+            found: self.resolve(raw),
+            regions,
+        }
+    }
+
+    fn run_regex(&self, d: u32, view: &str, s: usize, e: usize, raw: &mut Vec<Candidate>) {
+        let det = &self.detectors[d as usize];
+        let DetectorKind::Regex { re, group } = &det.kind else {
+            return;
+        };
+        let hay = view.as_bytes();
+        let mut caps = group.map(|_| re.create_captures());
+        for m in re.find_iter(Input::new(hay).range(s..e)) {
+            let (fs, fe) = match (group, caps.as_mut()) {
+                (Some(g), Some(caps)) => {
+                    re.search_captures(&Input::new(hay).range(m.start()..m.end()).anchored(Anchored::Yes), caps);
+                    match caps.get_group(*g) {
+                        Some(sp) if sp.start < sp.end => (sp.start, sp.end),
+                        _ => continue,
+                    }
+                }
+                _ => (m.start(), m.end()),
+            };
+            if let Some(c) = self.accept(d, view, fs, fe) {
+                raw.push(c);
+            }
+        }
+    }
+
+    /// Applies validators, allow-lists, entropy and context to a span; `None` rejects it.
+    fn accept(&self, d: u32, view: &str, s: usize, e: usize) -> Option<Candidate> {
+        let det: &Detector = &self.detectors[d as usize];
+        let value = view.get(s..e)?;
+        if det.validators.iter().any(|v| !v(value)) {
+            return None;
+        }
+        if let Some(min) = det.min_entropy {
+            if entropy(value) < min {
+                return None;
+            }
+        }
+        if det.allow.contains(value) || det.allow_patterns.iter().any(|p| p.is_match(value)) {
+            return None;
+        }
+        let mut score = det.score;
+        if let Some(ctx) = &det.context {
+            let hay = view.as_bytes();
+            let cs = s.saturating_sub(det.context_window);
+            let ce = (e + det.context_window).min(hay.len());
+            if ctx.is_match(&hay[cs..ce]) {
+                score = (score + det.context_boost).min(1.0);
+            } else if det.context_required {
+                return None;
+            }
+        }
+        (score >= self.min_score).then_some(Candidate {
+            start: s,
+            end: e,
+            det: d,
+            score,
+            encoding: None,
+        })
+    }
+
+    /// Overlaps: the longest span wins, then the higher priority, then the earlier start,
+    /// then the earlier rule; the result does not depend on the order candidates were found.
+    fn resolve(&self, mut raw: Vec<Candidate>) -> Vec<Candidate> {
+        if raw.len() <= 1 {
+            return raw;
+        }
+        raw.sort_by(|a, b| {
+            (b.end - b.start)
+                .cmp(&(a.end - a.start))
+                .then_with(|| self.detectors[b.det as usize].priority.cmp(&self.detectors[a.det as usize].priority))
+                .then_with(|| a.start.cmp(&b.start))
+                .then_with(|| a.det.cmp(&b.det))
+        });
+        let mut taken: BTreeMap<usize, Candidate> = BTreeMap::new();
+        for c in raw {
+            let overlaps_before = taken.range(..c.end).next_back().is_some_and(|(_, t)| t.end > c.start);
+            if !overlaps_before {
+                taken.insert(c.start, c);
+            }
+        }
+        taken.into_values().collect()
+    }
+}
+
+/// Shannon entropy in bits per character.
+fn entropy(s: &str) -> f64 {
+    let mut counts = std::collections::HashMap::<char, usize>::new();
+    let mut n = 0usize;
+    for c in s.chars() {
+        *counts.entry(c).or_default() += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let n = n as f64;
+    counts.values().map(|&k| { let p = k as f64 / n; -p * p.log2() }).sum()
+}

@@ -1,0 +1,133 @@
+//! The serde "file forms" of policy files: exactly what a user writes, with spans kept for
+//! error messages. Nothing here is validated beyond TOML shape; `compile` turns these into
+//! runtime types (the one place where validation happens).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `sluice.toml`, the root of a policy set.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RootFile {
+    pub version: Spanned<u32>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Documentation for readers of the file; not used at run time.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: Option<String>,
+    pub packs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub min_score: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub boundaries: BoundariesFile,
+}
+
+/// The four boundaries; unknown boundary names are rejected by `deny_unknown_fields`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BoundariesFile {
+    pub ingest: Option<BoundaryFile>,
+    pub prompt: Option<BoundaryFile>,
+    pub context: Option<BoundaryFile>,
+    pub response: Option<BoundaryFile>,
+}
+
+/// Actions for one boundary.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BoundaryFile {
+    pub default: Option<Spanned<ActionFile>>,
+    #[serde(default)]
+    pub categories: BTreeMap<String, Spanned<ActionFile>>,
+    #[serde(default)]
+    pub entities: BTreeMap<String, Spanned<ActionFile>>,
+}
+
+/// `"redact"` or `{ action = "mask", keep = 4 }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ActionFile {
+    Name(String),
+    Table(ActionTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActionTable {
+    pub action: String,
+    pub keep: Option<usize>,
+}
+
+/// A detector file: one family of detectors and its test cases.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DetectorFile {
+    pub version: Spanned<u32>,
+    pub category: Spanned<String>,
+    /// Documentation for readers of the file; not used at run time.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: Option<String>,
+    #[serde(default, rename = "detector")]
+    pub detectors: Vec<DetectorSpec>,
+    #[serde(default, rename = "test")]
+    pub tests: Vec<TestSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DetectorSpec {
+    pub id: Spanned<String>,
+    pub entity: Spanned<String>,
+    /// Documentation for readers of the file; not used at run time.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub kind: Option<Spanned<String>>,
+    #[serde(default)]
+    pub pattern: Option<Spanned<String>>,
+    #[serde(default)]
+    pub prefilter: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub secret_group: Option<Spanned<String>>,
+    #[serde(default)]
+    pub validators: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub min_entropy: Option<f64>,
+    #[serde(default)]
+    pub score: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub context: Vec<String>,
+    #[serde(default)]
+    pub context_window: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub context_boost: Option<f64>,
+    #[serde(default)]
+    pub context_required: bool,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub allow_patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub priority: Option<i32>,
+    #[serde(default)]
+    pub keywords: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub case_insensitive: Option<bool>,
+    #[serde(default)]
+    pub whole_word: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TestSpec {
+    pub text: Spanned<String>,
+    #[serde(default)]
+    pub expect: Vec<String>,
+    #[serde(default)]
+    pub matches: Option<Vec<String>>,
+}
