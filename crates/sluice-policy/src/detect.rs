@@ -110,8 +110,14 @@ impl Policy {
                 if want_regions {
                     regions.push((m.start(), m.end()));
                 }
-                let enc = encoded::ENCODINGS[m.pattern().as_usize()];
-                let Some(decoded) = view.get(m.start()..m.end()).and_then(|run| encoded::decode(enc, run)) else {
+                let Some(run) = view.get(m.start()..m.end()) else { continue };
+                let mut enc = encoded::ENCODINGS[m.pattern().as_usize()];
+                // Hex digits are base64 characters too: a hex run is found by the base64
+                // pattern first and must be decoded as hex.
+                if enc == Encoding::Base64 && run.len() % 2 == 0 && run.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    enc = Encoding::Hex;
+                }
+                let Some(decoded) = encoded::decode(enc, run) else {
                     continue;
                 };
                 let inner = crate::normalize::Normalized::new(&decoded);
@@ -163,11 +169,14 @@ impl Policy {
     fn accept(&self, d: u32, view: &str, s: usize, e: usize) -> Option<Candidate> {
         let det: &Detector = &self.detectors[d as usize];
         let value = view.get(s..e)?;
+        if looks_like_replacement(value) {
+            return None;
+        }
         if det.validators.iter().any(|v| !v(value)) {
             return None;
         }
         if let Some(min) = det.min_entropy {
-            if entropy(value) < min {
+            if sluice_validators::shannon_entropy(value) < min {
                 return None;
             }
         }
@@ -218,17 +227,16 @@ impl Policy {
     }
 }
 
-/// Shannon entropy in bits per character.
-fn entropy(s: &str) -> f64 {
-    let mut counts = std::collections::HashMap::<char, usize>::new();
-    let mut n = 0usize;
-    for c in s.chars() {
-        *counts.entry(c).or_default() += 1;
-        n += 1;
+/// Sluice's own replacement tokens (`[EMAIL_ADDRESS]`, `<PERSON_1a2b3c>`, `[IBAN_CODE:…]`)
+/// and masks (`********1234`) are never findings: redacting redacted text changes nothing.
+fn looks_like_replacement(value: &str) -> bool {
+    static TOKEN: std::sync::LazyLock<Option<regex_automata::meta::Regex>> = std::sync::LazyLock::new(|| {
+        regex_automata::meta::Regex::new(r"[\[<][A-Z][A-Z0-9_]{1,63}(?:_[0-9a-f]{6}|:[0-9a-f]{16})?[\]>]").ok()
+    });
+    let b = value.as_bytes();
+    if memchr::memchr2(b'[', b'<', b).is_some() && TOKEN.as_ref().is_some_and(|t| t.is_match(value)) {
+        return true;
     }
-    if n == 0 {
-        return 0.0;
-    }
-    let n = n as f64;
-    counts.values().map(|&k| { let p = k as f64 / n; -p * p.log2() }).sum()
+    let stars = b.iter().filter(|&&c| c == b'*').count();
+    stars * 2 >= b.len()
 }

@@ -111,7 +111,8 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
 
 fn report_invalid(dir: &Path, e: &PolicyError) -> ExitCode {
     for d in e.diagnostics() {
-        eprintln!("{}: {d}", dir.display());
+        let located = sluice_policy::Diagnostic { file: dir.join(&d.file).display().to_string(), ..d.clone() };
+        eprintln!("{located}");
     }
     eprintln!("error: policy set {} is invalid; nothing was loaded", dir.display());
     ExitCode::FAILURE
