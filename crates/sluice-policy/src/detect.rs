@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use regex_automata::{Anchored, Input};
+use regex_automata::{Anchored, Input, PatternSet};
 
 use crate::encoded::{self, Encoding};
 use crate::policy::{Detector, DetectorKind, Policy};
@@ -57,15 +57,32 @@ impl Policy {
                 }
             }
         }
-        if let Some(comb) = &self.combined {
-            let hits: Vec<(usize, usize)> = comb.find_iter(hay).map(|m| (m.start(), m.end())).collect();
-            if !hits.is_empty() {
-                for &d in &self.combined_dets {
-                    let det = &self.detectors[d as usize];
-                    for &(hs, he) in &hits {
-                        windows.push((d, hs.saturating_sub(det.max_len), (he + det.max_len).min(hay.len())));
-                    }
+        if let (Some(comb), Some(all)) = (&self.combined, &self.combined_all) {
+            // Hits of the shared automaton, grown by the longest combined match on each side and
+            // merged; in each region, only the detectors that match there run.
+            let reach = self.combined_max;
+            let mut region: Option<(usize, usize)> = None;
+            let mut set = PatternSet::new(all.pattern_len());
+            let mut flush = |(s, e): (usize, usize), windows: &mut Vec<(u32, usize, usize)>| {
+                set.clear();
+                all.which_overlapping_matches(&Input::new(hay).range(s..e), &mut set);
+                for p in set.iter() {
+                    windows.push((self.combined_dets[p.as_usize()], s, e));
                 }
+            };
+            for m in comb.find_iter(hay) {
+                let (s, e) = (m.start().saturating_sub(reach), (m.end() + reach).min(hay.len()));
+                region = match region {
+                    Some((rs, re)) if s <= re => Some((rs, re.max(e))),
+                    Some(r) => {
+                        flush(r, &mut windows);
+                        Some((s, e))
+                    }
+                    None => Some((s, e)),
+                };
+            }
+            if let Some(r) = region {
+                flush(r, &mut windows);
             }
         }
         windows.sort_unstable();

@@ -46,7 +46,11 @@ pub struct Policy {
     pub(crate) prefilter_dets: Vec<Vec<u32>>,
     /// One automaton over all regex detectors without a literal; its matches are hits.
     pub(crate) combined: Option<meta::Regex>,
+    /// The same patterns with "all matches" semantics: which of them match in a region.
+    pub(crate) combined_all: Option<meta::Regex>,
     pub(crate) combined_dets: Vec<u32>,
+    /// Longest match of any combined detector: the half-width of a hit's region.
+    pub(crate) combined_max: usize,
     pub(crate) keywords: Option<AhoCorasick>,
     pub(crate) keyword_dets: Vec<u32>,
     pub(crate) encoded: meta::Regex,
@@ -530,7 +534,7 @@ fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_scor
     for &i in &combined_dets {
         let d = &detectors[i as usize];
         let ctx = if d.context.is_some() { 2 * d.context_window } else { 0 };
-        bump(combined_max + d.max_len + ctx + 1, &d.id);
+        bump(2 * combined_max + ctx + 1, &d.id);
     }
 
     let prefilter_lits: Vec<&String> = lit_index.keys().collect();
@@ -547,10 +551,24 @@ fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_scor
         )
     };
     let prefilter_dets: Vec<Vec<u32>> = lit_index.values().cloned().collect();
-    let combined = if combined_patterns.is_empty() {
-        None
+    let (combined, combined_all) = if combined_patterns.is_empty() {
+        (None, None)
     } else {
-        Some(build_many(&combined_patterns).map_err(|m| internal(format!("combined automaton: {m}")))?)
+        let all = meta::Regex::builder()
+            .syntax(syntax_config())
+            .configure(
+                meta::Config::new()
+                    .match_kind(regex_automata::MatchKind::All)
+                    .auto_prefilter(false)
+                    .onepass(false)
+                    .backtrack(false),
+            )
+            .build_many(&combined_patterns)
+            .map_err(|e| internal(format!("combined automaton: {}", first_line(&e.to_string()))))?;
+        (
+            Some(build_many(&combined_patterns).map_err(|m| internal(format!("combined automaton: {m}")))?),
+            Some(all),
+        )
     };
     let keywords = if kw_patterns.is_empty() {
         None
@@ -559,6 +577,7 @@ fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_scor
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&kw_patterns)
                 .map_err(|e| internal(format!("keywords: {e}")))?,
         )
@@ -573,7 +592,9 @@ fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_scor
         prefilter,
         prefilter_dets,
         combined,
+        combined_all,
         combined_dets,
+        combined_max,
         keywords,
         keyword_dets,
         encoded,
@@ -611,6 +632,9 @@ fn first_line(s: &str) -> String {
 pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
     meta::Regex::builder()
         .syntax(syntax_config())
+        // Detectors run in short windows found by the shared prefilter; their own literal
+        // prefilters would cost more to build (most of compile time) than they save.
+        .configure(meta::Config::new().auto_prefilter(false))
         .build(pattern)
         .map_err(|e| first_line(&e.to_string()))
 }
