@@ -58,7 +58,9 @@ impl FromStr for Boundary {
         Boundary::ALL
             .into_iter()
             .find(|b| b.as_str() == s)
-            .ok_or_else(|| format!("unknown boundary `{s}` (expected ingest, prompt, context or response)"))
+            .ok_or_else(|| {
+                format!("unknown boundary `{s}` (expected ingest, prompt, context or response)")
+            })
     }
 }
 
@@ -221,7 +223,13 @@ mod tests {
 
     fn r(action: Action, v: &str) -> String {
         let mut s = String::new();
-        render(action, "EMAIL_ADDRESS", v, &PseudonymKey::new(b"k".to_vec()), &mut s);
+        render(
+            action,
+            "EMAIL_ADDRESS",
+            v,
+            &PseudonymKey::new(b"k".to_vec()),
+            &mut s,
+        );
         s
     }
 
@@ -231,7 +239,11 @@ mod tests {
         assert_eq!(r(Action::Mask { keep: 4 }, "jane@acme.io"), "********e.io");
         let p = r(Action::Pseudonymize, "a@b.io");
         assert!(p.starts_with("<EMAIL_ADDRESS_") && p.len() == "<EMAIL_ADDRESS_>".len() + 6);
-        assert_eq!(p, r(Action::Pseudonymize, "a@b.io"), "stable under the same key");
+        assert_eq!(
+            p,
+            r(Action::Pseudonymize, "a@b.io"),
+            "stable under the same key"
+        );
         assert_ne!(p, r(Action::Pseudonymize, "c@d.io"));
         assert!(r(Action::Hash, "a@b.io").starts_with("[EMAIL_ADDRESS:"));
         // Masking never reveals more than half of a short value.
@@ -242,8 +254,20 @@ mod tests {
     fn different_keys_give_different_tokens() {
         let mut a = String::new();
         let mut b = String::new();
-        render(Action::Pseudonymize, "PERSON", "Jane", &PseudonymKey::new(b"1".to_vec()), &mut a);
-        render(Action::Pseudonymize, "PERSON", "Jane", &PseudonymKey::new(b"2".to_vec()), &mut b);
+        render(
+            Action::Pseudonymize,
+            "PERSON",
+            "Jane",
+            &PseudonymKey::new(b"1".to_vec()),
+            &mut a,
+        );
+        render(
+            Action::Pseudonymize,
+            "PERSON",
+            "Jane",
+            &PseudonymKey::new(b"2".to_vec()),
+            &mut b,
+        );
         assert_ne!(a, b);
     }
 }

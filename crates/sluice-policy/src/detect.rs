@@ -71,7 +71,10 @@ impl Policy {
                 }
             };
             for m in comb.find_iter(hay) {
-                let (s, e) = (m.start().saturating_sub(reach), (m.end() + reach).min(hay.len()));
+                let (s, e) = (
+                    m.start().saturating_sub(reach),
+                    (m.end() + reach).min(hay.len()),
+                );
                 region = match region {
                     Some((rs, re)) if s <= re => Some((rs, re.max(e))),
                     Some(r) => {
@@ -96,7 +99,11 @@ impl Policy {
             }
             let det = &self.detectors[d as usize];
             if want_regions {
-                let ctx = if det.context.is_some() { det.context_window } else { 0 };
+                let ctx = if det.context.is_some() {
+                    det.context_window
+                } else {
+                    0
+                };
                 regions.push((s.saturating_sub(ctx), (e + ctx).min(hay.len())));
             }
             self.run_regex(d, view, s, e, &mut raw);
@@ -112,7 +119,9 @@ impl Policy {
                 let det = &self.detectors[d as usize];
                 if let DetectorKind::Keywords { whole_word: true } = det.kind {
                     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-                    if hay[..m.start()].last().is_some_and(|&b| word(b)) || hay.get(m.end()).is_some_and(|&b| word(b)) {
+                    if hay[..m.start()].last().is_some_and(|&b| word(b))
+                        || hay.get(m.end()).is_some_and(|&b| word(b))
+                    {
                         continue;
                     }
                 }
@@ -127,11 +136,16 @@ impl Policy {
                 if want_regions {
                     regions.push((m.start(), m.end()));
                 }
-                let Some(run) = view.get(m.start()..m.end()) else { continue };
+                let Some(run) = view.get(m.start()..m.end()) else {
+                    continue;
+                };
                 let mut enc = encoded::ENCODINGS[m.pattern().as_usize()];
                 // Hex digits are base64 characters too: a hex run is found by the base64
                 // pattern first and must be decoded as hex.
-                if enc == Encoding::Base64 && run.len() % 2 == 0 && run.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if enc == Encoding::Base64
+                    && run.len() % 2 == 0
+                    && run.bytes().all(|b| b.is_ascii_hexdigit())
+                {
                     enc = Encoding::Hex;
                 }
                 let Some(decoded) = encoded::decode(enc, run) else {
@@ -140,7 +154,10 @@ impl Policy {
                 let inner = crate::normalize::Normalized::new(&decoded);
                 let found = self.scan_inner(inner.as_str(), false, false).found;
                 // The run stands for its most specific inner finding.
-                if let Some(best) = found.iter().max_by_key(|c| (self.detectors[c.det as usize].priority, c.end - c.start)) {
+                if let Some(best) = found
+                    .iter()
+                    .max_by_key(|c| (self.detectors[c.det as usize].priority, c.end - c.start))
+                {
                     raw.push(Candidate {
                         start: m.start(),
                         end: m.end(),
@@ -168,7 +185,12 @@ impl Policy {
         for m in re.find_iter(Input::new(hay).range(s..e)) {
             let (fs, fe) = match (group, caps.as_mut()) {
                 (Some(g), Some(caps)) => {
-                    re.search_captures(&Input::new(hay).range(m.start()..m.end()).anchored(Anchored::Yes), caps);
+                    re.search_captures(
+                        &Input::new(hay)
+                            .range(m.start()..m.end())
+                            .anchored(Anchored::Yes),
+                        caps,
+                    );
                     match caps.get_group(*g) {
                         Some(sp) if sp.start < sp.end => (sp.start, sp.end),
                         _ => continue,
@@ -192,10 +214,11 @@ impl Policy {
         if det.validators.iter().any(|v| !v(value)) {
             return None;
         }
-        if let Some(min) = det.min_entropy {
-            if sluice_validators::shannon_entropy(value) < min {
-                return None;
-            }
+        if det
+            .min_entropy
+            .is_some_and(|min| sluice_validators::shannon_entropy(value) < min)
+        {
+            return None;
         }
         if det.allow.contains(value) || det.allow_patterns.iter().any(|p| p.is_match(value)) {
             return None;
@@ -229,13 +252,20 @@ impl Policy {
         raw.sort_by(|a, b| {
             (b.end - b.start)
                 .cmp(&(a.end - a.start))
-                .then_with(|| self.detectors[b.det as usize].priority.cmp(&self.detectors[a.det as usize].priority))
+                .then_with(|| {
+                    self.detectors[b.det as usize]
+                        .priority
+                        .cmp(&self.detectors[a.det as usize].priority)
+                })
                 .then_with(|| a.start.cmp(&b.start))
                 .then_with(|| a.det.cmp(&b.det))
         });
         let mut taken: BTreeMap<usize, Candidate> = BTreeMap::new();
         for c in raw {
-            let overlaps_before = taken.range(..c.end).next_back().is_some_and(|(_, t)| t.end > c.start);
+            let overlaps_before = taken
+                .range(..c.end)
+                .next_back()
+                .is_some_and(|(_, t)| t.end > c.start);
             if !overlaps_before {
                 taken.insert(c.start, c);
             }
@@ -247,11 +277,16 @@ impl Policy {
 /// Sluice's own replacement tokens (`[EMAIL_ADDRESS]`, `<PERSON_1a2b3c>`, `[IBAN_CODE:…]`)
 /// and masks (`********1234`) are never findings: redacting redacted text changes nothing.
 fn looks_like_replacement(value: &str) -> bool {
-    static TOKEN: std::sync::LazyLock<Option<regex_automata::meta::Regex>> = std::sync::LazyLock::new(|| {
-        regex_automata::meta::Regex::new(r"[\[<][A-Z][A-Z0-9_]{1,63}(?:_[0-9a-f]{6}|:[0-9a-f]{16})?[\]>]").ok()
-    });
+    static TOKEN: std::sync::LazyLock<Option<regex_automata::meta::Regex>> =
+        std::sync::LazyLock::new(|| {
+            regex_automata::meta::Regex::new(
+                r"[\[<][A-Z][A-Z0-9_]{1,63}(?:_[0-9a-f]{6}|:[0-9a-f]{16})?[\]>]",
+            )
+            .ok()
+        });
     let b = value.as_bytes();
-    if memchr::memchr2(b'[', b'<', b).is_some() && TOKEN.as_ref().is_some_and(|t| t.is_match(value)) {
+    if memchr::memchr2(b'[', b'<', b).is_some() && TOKEN.as_ref().is_some_and(|t| t.is_match(value))
+    {
         return true;
     }
     let stars = b.iter().filter(|&&c| c == b'*').count();

@@ -3,9 +3,9 @@
 //! decoded run is only scanned if it looks like text.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
 use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 
 /// How a finding's value was wrapped in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,7 +70,7 @@ pub(crate) fn decode(enc: Encoding, run: &str) -> Option<String> {
             }
         }
         Encoding::Hex => {
-            if run.len() % 2 != 0 {
+            if !run.len().is_multiple_of(2) {
                 return None;
             }
             hex::decode(run).ok()?
@@ -91,15 +91,18 @@ fn percent_decode(run: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 1 {
-            if let Some(v) = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        let escaped = (b[i] == b'%')
+            .then(|| b.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        if let Some(v) = escaped {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(if b[i] == b'+' { b' ' } else { b[i] });
+            i += 1;
         }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
     }
     out
 }
@@ -110,11 +113,27 @@ mod tests {
 
     #[test]
     fn decodes_text_and_rejects_noise() {
-        let enc = base64::engine::general_purpose::STANDARD.encode("aws_secret_access_key=abc123XYZ");
-        assert_eq!(decode(Encoding::Base64, &enc).as_deref(), Some("aws_secret_access_key=abc123XYZ"));
-        assert_eq!(decode(Encoding::Base64, "kubernetes-upgrade-checklist-final"), None);
-        assert_eq!(decode(Encoding::Hex, "0123456789abcdef0123456789abcdef"), None);
-        assert_eq!(decode(Encoding::Hex, &hex::encode("password=hunter2hunter2")).as_deref(), Some("password=hunter2hunter2"));
-        assert_eq!(decode(Encoding::Percent, "a%3Db%26token%3Dxyz").as_deref(), Some("a=b&token=xyz"));
+        let enc =
+            base64::engine::general_purpose::STANDARD.encode("aws_secret_access_key=abc123XYZ");
+        assert_eq!(
+            decode(Encoding::Base64, &enc).as_deref(),
+            Some("aws_secret_access_key=abc123XYZ")
+        );
+        assert_eq!(
+            decode(Encoding::Base64, "kubernetes-upgrade-checklist-final"),
+            None
+        );
+        assert_eq!(
+            decode(Encoding::Hex, "0123456789abcdef0123456789abcdef"),
+            None
+        );
+        assert_eq!(
+            decode(Encoding::Hex, &hex::encode("password=hunter2hunter2")).as_deref(),
+            Some("password=hunter2hunter2")
+        );
+        assert_eq!(
+            decode(Encoding::Percent, "a%3Db%26token%3Dxyz").as_deref(),
+            Some("a=b&token=xyz")
+        );
     }
 }

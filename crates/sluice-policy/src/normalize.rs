@@ -78,7 +78,11 @@ impl<'a> Normalized<'a> {
                 }
                 let s = map[start] as usize;
                 let last = map[end - 1] as usize;
-                let e = last + self.original[last..].chars().next().map_or(0, char::len_utf8);
+                let e = last
+                    + self.original[last..]
+                        .chars()
+                        .next()
+                        .map_or(0, char::len_utf8);
                 (s, e)
             }
         }
@@ -98,7 +102,9 @@ impl<'a> Normalized<'a> {
         match &self.map {
             None => self.text.is_char_boundary(pos),
             Some(map) => {
-                pos == 0 || pos >= map.len() || (map[pos] != map[pos - 1] && self.text.is_char_boundary(pos))
+                pos == 0
+                    || pos >= map.len()
+                    || (map[pos] != map[pos - 1] && self.text.is_char_boundary(pos))
             }
         }
     }
@@ -121,15 +127,61 @@ fn is_invisible(c: char) -> bool {
 /// Latin look-alikes from Cyrillic and Greek that NFKC leaves alone.
 fn fold_homoglyph(c: char) -> Option<char> {
     Some(match c {
-        'а' => 'a', 'в' => 'B', 'е' => 'e', 'к' => 'k', 'м' => 'M', 'н' => 'H', 'о' => 'o',
-        'р' => 'p', 'с' => 'c', 'т' => 'T', 'у' => 'y', 'х' => 'x', 'і' => 'i', 'ј' => 'j',
-        'ѕ' => 's', 'ԁ' => 'd', 'ԛ' => 'q', 'ԝ' => 'w', 'һ' => 'h',
-        'А' => 'A', 'В' => 'B', 'Е' => 'E', 'К' => 'K', 'М' => 'M', 'Н' => 'H', 'О' => 'O',
-        'Р' => 'P', 'С' => 'C', 'Т' => 'T', 'У' => 'Y', 'Х' => 'X', 'І' => 'I', 'Ј' => 'J',
+        'а' => 'a',
+        'в' => 'B',
+        'е' => 'e',
+        'к' => 'k',
+        'м' => 'M',
+        'н' => 'H',
+        'о' => 'o',
+        'р' => 'p',
+        'с' => 'c',
+        'т' => 'T',
+        'у' => 'y',
+        'х' => 'x',
+        'і' => 'i',
+        'ј' => 'j',
+        'ѕ' => 's',
+        'ԁ' => 'd',
+        'ԛ' => 'q',
+        'ԝ' => 'w',
+        'һ' => 'h',
+        'А' => 'A',
+        'В' => 'B',
+        'Е' => 'E',
+        'К' => 'K',
+        'М' => 'M',
+        'Н' => 'H',
+        'О' => 'O',
+        'Р' => 'P',
+        'С' => 'C',
+        'Т' => 'T',
+        'У' => 'Y',
+        'Х' => 'X',
+        'І' => 'I',
+        'Ј' => 'J',
         'Ѕ' => 'S',
-        'ο' => 'o', 'α' => 'a', 'ν' => 'v', 'ρ' => 'p', 'τ' => 't', 'υ' => 'u', 'ι' => 'i',
-        'Α' => 'A', 'Β' => 'B', 'Ε' => 'E', 'Ζ' => 'Z', 'Η' => 'H', 'Ι' => 'I', 'Κ' => 'K',
-        'Μ' => 'M', 'Ν' => 'N', 'Ο' => 'O', 'Ρ' => 'P', 'Τ' => 'T', 'Υ' => 'Y', 'Χ' => 'X',
+        'ο' => 'o',
+        'α' => 'a',
+        'ν' => 'v',
+        'ρ' => 'p',
+        'τ' => 't',
+        'υ' => 'u',
+        'ι' => 'i',
+        'Α' => 'A',
+        'Β' => 'B',
+        'Ε' => 'E',
+        'Ζ' => 'Z',
+        'Η' => 'H',
+        'Ι' => 'I',
+        'Κ' => 'K',
+        'Μ' => 'M',
+        'Ν' => 'N',
+        'Ο' => 'O',
+        'Ρ' => 'P',
+        'Τ' => 'T',
+        'Υ' => 'Y',
+        'Χ' => 'X',
         // Punctuation look-alikes used to break up addresses and numbers.
         '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2212}' | '\u{FE63}' => '-',
         '\u{00A0}' | '\u{2007}' | '\u{202F}' => ' ',
@@ -174,7 +226,11 @@ mod tests {
         let whole = format!("{a}{b}");
         assert_eq!(
             Normalized::new(&whole).as_str(),
-            format!("{}{}", Normalized::new(a).as_str(), Normalized::new(b).as_str())
+            format!(
+                "{}{}",
+                Normalized::new(a).as_str(),
+                Normalized::new(b).as_str()
+            )
         );
     }
 }

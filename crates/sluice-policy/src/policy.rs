@@ -172,7 +172,14 @@ struct Builder {
 }
 
 impl Builder {
-    fn err(&mut self, file: &str, text: &str, offset: usize, rule: Option<&str>, message: impl Into<String>) {
+    fn err(
+        &mut self,
+        file: &str,
+        text: &str,
+        offset: usize,
+        rule: Option<&str>,
+        message: impl Into<String>,
+    ) {
         let (line, col) = line_col(text, offset);
         self.diags.push(Diagnostic {
             file: file.to_owned(),
@@ -202,18 +209,39 @@ impl Builder {
             }
         };
         if *root.version.get_ref() != 1 {
-            self.err(ROOT_FILE, &root_src.text, root.version.span().start, None, "unsupported version (expected 1)");
+            self.err(
+                ROOT_FILE,
+                &root_src.text,
+                root.version.span().start,
+                None,
+                "unsupported version (expected 1)",
+            );
         }
-        let packs: Vec<String> = root.packs.iter().map(|p| p.get_ref().trim_matches('/').to_owned()).collect();
+        let packs: Vec<String> = root
+            .packs
+            .iter()
+            .map(|p| p.get_ref().trim_matches('/').to_owned())
+            .collect();
 
         let mut files: Vec<&PolicySource> = sources
             .iter()
-            .filter(|s| s.path != ROOT_FILE && packs.iter().any(|p| s.path.starts_with(&format!("{p}/"))))
+            .filter(|s| {
+                s.path != ROOT_FILE && packs.iter().any(|p| s.path.starts_with(&format!("{p}/")))
+            })
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         for (pack, spanned) in packs.iter().zip(&root.packs) {
-            if !files.iter().any(|f| f.path.starts_with(&format!("{pack}/"))) {
-                self.err(ROOT_FILE, &root_src.text, spanned.span().start, None, format!("pack `{pack}` has no .toml files"));
+            if !files
+                .iter()
+                .any(|f| f.path.starts_with(&format!("{pack}/")))
+            {
+                self.err(
+                    ROOT_FILE,
+                    &root_src.text,
+                    spanned.span().start,
+                    None,
+                    format!("pack `{pack}` has no .toml files"),
+                );
             }
         }
 
@@ -231,18 +259,36 @@ impl Builder {
                 }
             };
             if *file.version.get_ref() != 1 {
-                self.err(&src.path, &src.text, file.version.span().start, None, "unsupported version (expected 1)");
+                self.err(
+                    &src.path,
+                    &src.text,
+                    file.version.span().start,
+                    None,
+                    "unsupported version (expected 1)",
+                );
             }
             let category = file.category.get_ref().clone();
             if !is_ident(&category) {
-                self.err(&src.path, &src.text, file.category.span().start, None, "category must be lower-case letters, digits or `_`");
+                self.err(
+                    &src.path,
+                    &src.text,
+                    file.category.span().start,
+                    None,
+                    "category must be lower-case letters, digits or `_`",
+                );
             }
             categories.insert(category.clone());
             let mut entities = BTreeSet::new();
             for spec in &file.detectors {
                 let id = spec.id.get_ref();
                 if let Some(prev) = ids.get(id) {
-                    self.err(&src.path, &src.text, spec.id.span().start, Some(id), format!("duplicate rule id (first defined in {prev})"));
+                    self.err(
+                        &src.path,
+                        &src.text,
+                        spec.id.span().start,
+                        Some(id),
+                        format!("duplicate rule id (first defined in {prev})"),
+                    );
                     continue;
                 }
                 ids.insert(id.clone(), src.path.clone());
@@ -252,7 +298,13 @@ impl Builder {
                 }
             }
             if file.detectors.is_empty() {
-                self.err(&src.path, &src.text, 0, None, "a detector file needs at least one [[detector]]");
+                self.err(
+                    &src.path,
+                    &src.text,
+                    0,
+                    None,
+                    "a detector file needs at least one [[detector]]",
+                );
             }
             tests.push(FileTests {
                 file: src.path.clone(),
@@ -261,7 +313,10 @@ impl Builder {
             });
         }
 
-        let known_entities: BTreeSet<String> = detectors.iter().map(|d: &Detector| d.entity.clone()).collect();
+        let known_entities: BTreeSet<String> = detectors
+            .iter()
+            .map(|d: &Detector| d.entity.clone())
+            .collect();
         let mut boundaries: [BoundaryActions; 4] = Default::default();
         let b = &root.boundaries;
         for (boundary, file) in [
@@ -271,13 +326,20 @@ impl Builder {
             (Boundary::Response, &b.response),
         ] {
             if let Some(file) = file {
-                boundaries[boundary.index()] = self.boundary(&root_src.text, file, &known_entities, &categories);
+                boundaries[boundary.index()] =
+                    self.boundary(&root_src.text, file, &known_entities, &categories);
             }
         }
 
         let min_score = match &root.min_score {
             Some(s) if !(0.0..=1.0).contains(s.get_ref()) => {
-                self.err(ROOT_FILE, &root_src.text, s.span().start, None, "min_score must be between 0 and 1");
+                self.err(
+                    ROOT_FILE,
+                    &root_src.text,
+                    s.span().start,
+                    None,
+                    "min_score must be between 0 and 1",
+                );
                 0.5
             }
             Some(s) => *s.get_ref() as f32,
@@ -303,14 +365,18 @@ impl Builder {
         categories: &BTreeSet<String>,
     ) -> BoundaryActions {
         let mut out = BoundaryActions::default();
-        if let Some(a) = &file.default {
-            if let Some(a) = self.action(text, a) {
-                out.default = a;
-            }
+        if let Some(a) = file.default.as_ref().and_then(|a| self.action(text, a)) {
+            out.default = a;
         }
         for (name, a) in &file.categories {
             if !categories.contains(name) {
-                self.err(ROOT_FILE, text, a.span().start, None, format!("unknown category `{name}` (no loaded detector file has it)"));
+                self.err(
+                    ROOT_FILE,
+                    text,
+                    a.span().start,
+                    None,
+                    format!("unknown category `{name}` (no loaded detector file has it)"),
+                );
             }
             if let Some(a) = self.action(text, a) {
                 out.categories.insert(name.clone(), a);
@@ -318,7 +384,13 @@ impl Builder {
         }
         for (name, a) in &file.entities {
             if !entities.contains(name) {
-                self.err(ROOT_FILE, text, a.span().start, None, format!("unknown entity `{name}` (no loaded detector finds it)"));
+                self.err(
+                    ROOT_FILE,
+                    text,
+                    a.span().start,
+                    None,
+                    format!("unknown entity `{name}` (no loaded detector finds it)"),
+                );
             }
             if let Some(a) = self.action(text, a) {
                 out.entities.insert(name.clone(), a);
@@ -332,31 +404,66 @@ impl Builder {
             ActionFile::Name(n) => Action::parse(n, None),
             ActionFile::Table(t) => Action::parse(&t.action, t.keep),
         };
-        parsed.map_err(|m| self.err(ROOT_FILE, text, a.span().start, None, m)).ok()
+        parsed
+            .map_err(|m| self.err(ROOT_FILE, text, a.span().start, None, m))
+            .ok()
     }
 
-    fn detector(&mut self, src: &PolicySource, spec: &DetectorSpec, category: &str) -> Option<Detector> {
+    fn detector(
+        &mut self,
+        src: &PolicySource,
+        spec: &DetectorSpec,
+        category: &str,
+    ) -> Option<Detector> {
         let id = spec.id.get_ref().as_str();
         let before = self.diags.len();
         let e = |b: &mut Self, off: usize, m: String| b.err(&src.path, &src.text, off, Some(id), m);
         let at = spec.id.span().start;
-        if id.is_empty() || !id.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(&c)) {
-            e(self, at, "id must be non-empty lower-case letters, digits, `.`, `_` or `-`".into());
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(&c))
+        {
+            e(
+                self,
+                at,
+                "id must be non-empty lower-case letters, digits, `.`, `_` or `-`".into(),
+            );
         }
         let entity = spec.entity.get_ref();
-        if entity.is_empty() || !entity.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_') {
-            e(self, spec.entity.span().start, "entity must be SCREAMING_SNAKE_CASE".into());
+        if entity.is_empty()
+            || !entity
+                .bytes()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+        {
+            e(
+                self,
+                spec.entity.span().start,
+                "entity must be SCREAMING_SNAKE_CASE".into(),
+            );
         }
         let score = spec.score.as_ref().map_or(0.9, |s| *s.get_ref());
         if !(score > 0.0 && score <= 1.0) {
-            e(self, spec.score.as_ref().map_or(at, |s| s.span().start), "score must be in (0, 1]".into());
+            e(
+                self,
+                spec.score.as_ref().map_or(at, |s| s.span().start),
+                "score must be in (0, 1]".into(),
+            );
         }
         let context_window = spec.context_window.as_ref().map_or(48, |w| *w.get_ref());
         if context_window > MAX_CONTEXT_WINDOW {
-            e(self, spec.context_window.as_ref().map_or(at, |w| w.span().start), format!("context_window is at most {MAX_CONTEXT_WINDOW}"));
+            e(
+                self,
+                spec.context_window.as_ref().map_or(at, |w| w.span().start),
+                format!("context_window is at most {MAX_CONTEXT_WINDOW}"),
+            );
         }
         if spec.context_required && spec.context.is_empty() {
-            e(self, at, "context_required needs a non-empty `context` list".into());
+            e(
+                self,
+                at,
+                "context_required needs a non-empty `context` list".into(),
+            );
         }
         let mut validators = Vec::new();
         for v in &spec.validators {
@@ -364,7 +471,15 @@ impl Builder {
                 Some(f) => validators.push(f),
                 None => {
                     let names: Vec<_> = sluice_validators::names().collect();
-                    e(self, v.span().start, format!("unknown validator `{}` (known: {})", v.get_ref(), names.join(", ")));
+                    e(
+                        self,
+                        v.span().start,
+                        format!(
+                            "unknown validator `{}` (known: {})",
+                            v.get_ref(),
+                            names.join(", ")
+                        ),
+                    );
                 }
             }
         }
@@ -378,14 +493,21 @@ impl Builder {
         let context = if spec.context.is_empty() {
             None
         } else {
-            AhoCorasick::builder().ascii_case_insensitive(true).build(&spec.context).ok()
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&spec.context)
+                .ok()
         };
 
         let kind_name = spec.kind.as_ref().map_or("regex", |k| k.get_ref().as_str());
         let (kind, max_len, before_len) = match kind_name {
             "regex" => {
                 if !spec.keywords.is_empty() {
-                    e(self, spec.keywords[0].span().start, "`keywords` belongs to kind = \"keywords\"".into());
+                    e(
+                        self,
+                        spec.keywords[0].span().start,
+                        "`keywords` belongs to kind = \"keywords\"".into(),
+                    );
                 }
                 let Some(pattern) = &spec.pattern else {
                     e(self, at, "a regex detector needs `pattern`".into());
@@ -406,7 +528,13 @@ impl Builder {
                         return None;
                     }
                     Some(n) if n > MAX_PATTERN_LEN => {
-                        e(self, p_at, format!("pattern can match up to {n} bytes; the limit is {MAX_PATTERN_LEN}"));
+                        e(
+                            self,
+                            p_at,
+                            format!(
+                                "pattern can match up to {n} bytes; the limit is {MAX_PATTERN_LEN}"
+                            ),
+                        );
                         return None;
                     }
                     Some(n) => n,
@@ -422,22 +550,46 @@ impl Builder {
                     }
                 };
                 let group = match &spec.secret_group {
-                    Some(g) => match re.group_info().to_index(regex_automata::PatternID::ZERO, g.get_ref()) {
+                    Some(g) => match re
+                        .group_info()
+                        .to_index(regex_automata::PatternID::ZERO, g.get_ref())
+                    {
                         Some(i) => Some(i),
                         None => {
-                            e(self, g.span().start, format!("secret_group `{}` is not a named group of the pattern", g.get_ref()));
+                            e(
+                                self,
+                                g.span().start,
+                                format!(
+                                    "secret_group `{}` is not a named group of the pattern",
+                                    g.get_ref()
+                                ),
+                            );
                             None
                         }
                     },
-                    None => re.group_info().to_index(regex_automata::PatternID::ZERO, "secret"),
+                    None => re
+                        .group_info()
+                        .to_index(regex_automata::PatternID::ZERO, "secret"),
                 };
-                let lits: Vec<Vec<u8>> = spec.prefilter.iter().map(|l| l.get_ref().to_ascii_lowercase().into_bytes()).collect();
+                let lits: Vec<Vec<u8>> = spec
+                    .prefilter
+                    .iter()
+                    .map(|l| l.get_ref().to_ascii_lowercase().into_bytes())
+                    .collect();
                 for l in &spec.prefilter {
                     if l.get_ref().is_empty() || !l.get_ref().is_ascii() {
-                        e(self, l.span().start, "prefilter literals must be non-empty ASCII".into());
+                        e(
+                            self,
+                            l.span().start,
+                            "prefilter literals must be non-empty ASCII".into(),
+                        );
                     }
                 }
-                let before_len = if lits.is_empty() { max_len } else { before_literal(&hir, &lits).unwrap_or(max_len) };
+                let before_len = if lits.is_empty() {
+                    max_len
+                } else {
+                    before_literal(&hir, &lits).unwrap_or(max_len)
+                };
                 (DetectorKind::Regex { re, group }, max_len, before_len)
             }
             "keywords" => {
@@ -445,7 +597,11 @@ impl Builder {
                     e(self, at, "`pattern` belongs to kind = \"regex\"".into());
                 }
                 if spec.keywords.is_empty() {
-                    e(self, at, "a keywords detector needs a non-empty `keywords` list".into());
+                    e(
+                        self,
+                        at,
+                        "a keywords detector needs a non-empty `keywords` list".into(),
+                    );
                 }
                 for k in &spec.keywords {
                     if k.get_ref().trim().is_empty() {
@@ -456,11 +612,26 @@ impl Builder {
                     // Keywords are matched on the normalised view with ASCII case folding.
                     e(self, at, "case_insensitive = false is not supported: keywords always match ASCII case-insensitively".into());
                 }
-                let max_len = spec.keywords.iter().map(|k| k.get_ref().len()).max().unwrap_or(0);
-                (DetectorKind::Keywords { whole_word: spec.whole_word.unwrap_or(true) }, max_len, max_len)
+                let max_len = spec
+                    .keywords
+                    .iter()
+                    .map(|k| k.get_ref().len())
+                    .max()
+                    .unwrap_or(0);
+                (
+                    DetectorKind::Keywords {
+                        whole_word: spec.whole_word.unwrap_or(true),
+                    },
+                    max_len,
+                    max_len,
+                )
             }
             other => {
-                e(self, spec.kind.as_ref().map_or(at, |k| k.span().start), format!("unknown kind `{other}` (expected regex or keywords)"));
+                e(
+                    self,
+                    spec.kind.as_ref().map_or(at, |k| k.span().start),
+                    format!("unknown kind `{other}` (expected regex or keywords)"),
+                );
                 return None;
             }
         };
@@ -484,14 +655,26 @@ impl Builder {
             allow_patterns,
             max_len,
             before: before_len,
-            pattern: spec.pattern.as_ref().map(|p| p.get_ref().clone()).unwrap_or_default(),
-            prefilter: spec.prefilter.iter().map(|l| l.get_ref().to_ascii_lowercase()).collect(),
+            pattern: spec
+                .pattern
+                .as_ref()
+                .map(|p| p.get_ref().clone())
+                .unwrap_or_default(),
+            prefilter: spec
+                .prefilter
+                .iter()
+                .map(|l| l.get_ref().to_ascii_lowercase())
+                .collect(),
             keywords: spec.keywords.iter().map(|k| k.get_ref().clone()).collect(),
         })
     }
 }
 
-fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_score: f32) -> Result<Policy, PolicyError> {
+fn assemble(
+    detectors: Vec<Detector>,
+    boundaries: [BoundaryActions; 4],
+    min_score: f32,
+) -> Result<Policy, PolicyError> {
     let mut lit_index: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     let mut combined_patterns = Vec::new();
     let mut combined_dets = Vec::new();
@@ -506,7 +689,11 @@ fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_scor
     };
     for (i, d) in detectors.iter().enumerate() {
         let i = i as u32;
-        let ctx = if d.context.is_some() { 2 * d.context_window } else { 0 };
+        let ctx = if d.context.is_some() {
+            2 * d.context_window
+        } else {
+            0
+        };
         match &d.kind {
             DetectorKind::Regex { .. } => {
                 let lits = &d.prefilter;
@@ -530,10 +717,18 @@ fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_scor
             }
         }
     }
-    let combined_max = combined_dets.iter().map(|&i| detectors[i as usize].max_len).max().unwrap_or(0);
+    let combined_max = combined_dets
+        .iter()
+        .map(|&i| detectors[i as usize].max_len)
+        .max()
+        .unwrap_or(0);
     for &i in &combined_dets {
         let d = &detectors[i as usize];
-        let ctx = if d.context.is_some() { 2 * d.context_window } else { 0 };
+        let ctx = if d.context.is_some() {
+            2 * d.context_window
+        } else {
+            0
+        };
         bump(2 * combined_max + ctx + 1, &d.id);
     }
 
@@ -564,9 +759,17 @@ fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_scor
                     .backtrack(false),
             )
             .build_many(&combined_patterns)
-            .map_err(|e| internal(format!("combined automaton: {}", first_line(&e.to_string()))))?;
+            .map_err(|e| {
+                internal(format!(
+                    "combined automaton: {}",
+                    first_line(&e.to_string())
+                ))
+            })?;
         (
-            Some(build_many(&combined_patterns).map_err(|m| internal(format!("combined automaton: {m}")))?),
+            Some(
+                build_many(&combined_patterns)
+                    .map_err(|m| internal(format!("combined automaton: {m}")))?,
+            ),
             Some(all),
         )
     };
@@ -582,7 +785,8 @@ fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_scor
                 .map_err(|e| internal(format!("keywords: {e}")))?,
         )
     };
-    let encoded = build_many(&encoded::PATTERNS).map_err(|m| internal(format!("encoded runs: {m}")))?;
+    let encoded =
+        build_many(&encoded::PATTERNS).map_err(|m| internal(format!("encoded runs: {m}")))?;
     Ok(Policy {
         name: String::new(),
         version: String::new(),
@@ -606,7 +810,13 @@ fn assemble(detectors: Vec<Detector>, boundaries: [BoundaryActions; 4], min_scor
 }
 
 fn internal(m: String) -> PolicyError {
-    PolicyError::Invalid(vec![Diagnostic { file: ROOT_FILE.into(), line: 1, col: 1, rule: None, message: m }])
+    PolicyError::Invalid(vec![Diagnostic {
+        file: ROOT_FILE.into(),
+        line: 1,
+        col: 1,
+        rule: None,
+        message: m,
+    }])
 }
 
 fn syntax_config() -> syntax::Config {
@@ -626,7 +836,11 @@ fn parse_hir(pattern: &str) -> Result<Hir, String> {
 
 fn first_line(s: &str) -> String {
     // regex-syntax errors draw the pattern with a caret; the last line is the message.
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_owned()
+    s.lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .to_owned()
 }
 
 pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
@@ -651,15 +865,23 @@ fn build_many<P: AsRef<str>>(patterns: &[P]) -> Result<meta::Regex, String> {
 /// (lower-case), when the pattern's structure tells; `None` when it cannot be known.
 fn before_literal(hir: &Hir, lits: &[Vec<u8>]) -> Option<usize> {
     match hir.kind() {
-        HirKind::Alternation(alts) => alts.iter().map(|h| before_literal(h, lits)).try_fold(0, |m, b| Some(m.max(b?))),
+        HirKind::Alternation(alts) => alts
+            .iter()
+            .map(|h| before_literal(h, lits))
+            .try_fold(0, |m, b| Some(m.max(b?))),
         HirKind::Capture(c) => before_literal(&c.sub, lits),
         _ => {
             let mut atoms = Vec::new();
             flatten(hir, &mut atoms);
             let chars: Vec<Option<u8>> = atoms.iter().map(|a| a.0).collect();
             for start in 0..chars.len() {
-                if lits.iter().any(|l| l.len() <= chars.len() - start && l.iter().zip(&chars[start..]).all(|(c, a)| Some(*c) == *a)) {
-                    return atoms[..start].iter().try_fold(0usize, |s, a| Some(s + a.1?));
+                if lits.iter().any(|l| {
+                    l.len() <= chars.len() - start
+                        && l.iter().zip(&chars[start..]).all(|(c, a)| Some(*c) == *a)
+                }) {
+                    return atoms[..start]
+                        .iter()
+                        .try_fold(0usize, |s, a| Some(s + a.1?));
                 }
             }
             None
@@ -673,9 +895,15 @@ fn flatten(hir: &Hir, out: &mut Vec<(Option<u8>, Option<usize>)>) {
     match hir.kind() {
         HirKind::Concat(subs) => subs.iter().for_each(|h| flatten(h, out)),
         HirKind::Capture(c) => flatten(&c.sub, out),
-        HirKind::Literal(l) => out.extend(l.0.iter().map(|b| (Some(b.to_ascii_lowercase()), Some(1)))),
+        HirKind::Literal(l) => {
+            out.extend(l.0.iter().map(|b| (Some(b.to_ascii_lowercase()), Some(1))))
+        }
         HirKind::Class(regex_syntax::hir::Class::Bytes(c)) => {
-            let bytes: Vec<u8> = c.ranges().iter().flat_map(|r| r.start()..=r.end()).collect();
+            let bytes: Vec<u8> = c
+                .ranges()
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .collect();
             let lower: BTreeSet<u8> = bytes.iter().map(|b| b.to_ascii_lowercase()).collect();
             if bytes.len() <= 2 && lower.len() == 1 {
                 out.push((lower.first().copied(), Some(1)));
@@ -688,7 +916,9 @@ fn flatten(hir: &Hir, out: &mut Vec<(Option<u8>, Option<usize>)>) {
 }
 
 fn is_ident(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
 }
 
 fn test_case(src: &PolicySource, t: &TestSpec) -> TestCase {

@@ -72,7 +72,10 @@ pub struct Redactor {
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Redactor").field("policy", &self.policy).field("key", &self.key).finish()
+        f.debug_struct("Redactor")
+            .field("policy", &self.policy)
+            .field("key", &self.key)
+            .finish()
     }
 }
 
@@ -94,9 +97,22 @@ impl Redactor {
         let mut out = String::with_capacity(text.len());
         let mut findings = Vec::with_capacity(scan.found.len());
         let mut blocked = None;
-        let end = self.apply(text, &view, &scan.found, boundary, 0, &mut out, &mut findings, &mut blocked);
+        let end = self.apply(
+            text,
+            &view,
+            &scan.found,
+            boundary,
+            0,
+            &mut out,
+            &mut findings,
+            &mut blocked,
+        );
         out.push_str(&text[end..]);
-        Redaction { text: out, findings, blocked }
+        Redaction {
+            text: out,
+            findings,
+            blocked,
+        }
     }
 
     /// Only the findings, with no text built (for dry runs and tests).

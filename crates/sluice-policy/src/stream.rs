@@ -98,7 +98,11 @@ impl StreamRedactor {
             return Ok(String::new());
         }
         let found: Vec<_> = scan.found.into_iter().filter(|c| c.end <= cut).collect();
-        let orig_cut = if cut >= vlen { self.buf.len() } else { view.original_pos(cut) };
+        let orig_cut = if cut >= vlen {
+            self.buf.len()
+        } else {
+            view.original_pos(cut)
+        };
         let mut out = String::with_capacity(orig_cut);
         let mut blocked = None;
         let end = self.redactor.apply(

@@ -104,8 +104,16 @@ pub fn run_tests(redactor: &Redactor) -> TestReport {
                 let want = expected.get(entity).copied().unwrap_or(0);
                 if got > want {
                     fr.false_positives += got - want;
-                    let rules: Vec<&str> = findings.iter().filter(|f| &*f.entity == *entity).map(|f| &*f.rule).collect();
-                    problems.push(format!("unexpected {}× {entity} (rules: {})", got - want, rules.join(", ")));
+                    let rules: Vec<&str> = findings
+                        .iter()
+                        .filter(|f| &*f.entity == *entity)
+                        .map(|f| &*f.rule)
+                        .collect();
+                    problems.push(format!(
+                        "unexpected {}× {entity} (rules: {})",
+                        got - want,
+                        rules.join(", ")
+                    ));
                 }
             }
             if let Some(want) = &case.matches {

@@ -16,21 +16,34 @@ fn default_policy() -> Redactor {
     let root = repo().join("policies");
     let mut sources = Vec::new();
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PolicySource>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("policies dir").flatten().collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("policies dir")
+            .flatten()
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let p = e.path();
             if p.is_dir() {
                 walk(root, &p, out);
             } else if p.extension().is_some_and(|x| x == "toml") {
-                let rel = p.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
-                out.push(PolicySource { path: rel, text: std::fs::read_to_string(&p).expect("read") });
+                let rel = p
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
+                out.push(PolicySource {
+                    path: rel,
+                    text: std::fs::read_to_string(&p).expect("read"),
+                });
             }
         }
     }
     walk(&root, &root, &mut sources);
     let policy = Policy::compile(&sources).unwrap_or_else(|e| panic!("default policy: {e}"));
-    Redactor::new(Arc::new(policy), PseudonymKey::new(b"corpora test".to_vec()))
+    Redactor::new(
+        Arc::new(policy),
+        PseudonymKey::new(b"corpora test".to_vec()),
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -46,7 +59,8 @@ struct Planted {
 }
 
 fn manifest() -> Manifest {
-    let text = std::fs::read_to_string(repo().join("corpora/MANIFEST.toml")).expect("corpora/MANIFEST.toml");
+    let text = std::fs::read_to_string(repo().join("corpora/MANIFEST.toml"))
+        .expect("corpora/MANIFEST.toml");
     toml::from_str(&text).expect("manifest parses")
 }
 
@@ -58,7 +72,10 @@ fn corpus_files() -> Vec<PathBuf> {
                 if p.file_name().is_some_and(|n| n != "tools") {
                     walk(&p, out);
                 }
-            } else if p.extension().is_some_and(|x| x == "md" || x == "txt" || x == "html") {
+            } else if p
+                .extension()
+                .is_some_and(|x| x == "md" || x == "txt" || x == "html")
+            {
                 out.push(p);
             }
         }
@@ -72,7 +89,12 @@ fn corpus_files() -> Vec<PathBuf> {
 #[test]
 fn shipped_policy_tests_pass() {
     let report = sluice_policy::run_tests(&default_policy());
-    let failing: Vec<_> = report.files.iter().filter(|f| !f.failures.is_empty()).map(|f| (&f.file, &f.failures)).collect();
+    let failing: Vec<_> = report
+        .files
+        .iter()
+        .filter(|f| !f.failures.is_empty())
+        .map(|f| (&f.file, &f.failures))
+        .collect();
     assert!(failing.is_empty(), "{failing:#?}");
 }
 
@@ -80,11 +102,16 @@ fn shipped_policy_tests_pass() {
 fn no_planted_value_survives_ingest() {
     let r = default_policy();
     let m = manifest();
-    assert!(m.planted.len() >= 100, "the manifest plants {} values", m.planted.len());
+    assert!(
+        m.planted.len() >= 100,
+        "the manifest plants {} values",
+        m.planted.len()
+    );
     let mut redacted: BTreeMap<&str, (String, sluice_policy::Redaction)> = BTreeMap::new();
     for p in &m.planted {
         redacted.entry(&p.file).or_insert_with(|| {
-            let text = std::fs::read_to_string(repo().join("corpora").join(&p.file)).expect("planted file");
+            let text = std::fs::read_to_string(repo().join("corpora").join(&p.file))
+                .expect("planted file");
             let out = r.redact(&text, Boundary::Ingest);
             (text, out)
         });
@@ -98,18 +125,38 @@ fn no_planted_value_survives_ingest() {
             survived.push(format!("{} in {}", p.entity, p.file));
             continue;
         }
-        let start = text.find(&p.value).expect("manifest value occurs in its file");
+        let start = text
+            .find(&p.value)
+            .expect("manifest value occurs in its file");
         let end = start + p.value.len();
-        let covered_as = out.findings.iter().find(|f| f.start < end && start < f.end).map(|f| f.entity.to_string());
+        let covered_as = out
+            .findings
+            .iter()
+            .find(|f| f.start < end && start < f.end)
+            .map(|f| f.entity.to_string());
         if covered_as.as_deref() != Some(p.entity.as_str()) {
-            wrong_entity.push(format!("{} in {} found as {:?}", p.entity, p.file, covered_as));
+            wrong_entity.push(format!(
+                "{} in {} found as {:?}",
+                p.entity, p.file, covered_as
+            ));
         }
     }
-    assert!(survived.is_empty(), "{} of {} planted values survive ingest: {survived:#?}", survived.len(), m.planted.len());
+    assert!(
+        survived.is_empty(),
+        "{} of {} planted values survive ingest: {survived:#?}",
+        survived.len(),
+        m.planted.len()
+    );
     let exact = m.planted.len() - wrong_entity.len();
     let recall = exact as f64 / m.planted.len() as f64;
-    eprintln!("planted values: {} gone; {exact} found as their own entity (recall {recall:.3})", m.planted.len());
-    assert!(recall >= 0.95, "entity recall {recall:.3}: {wrong_entity:#?}");
+    eprintln!(
+        "planted values: {} gone; {exact} found as their own entity (recall {recall:.3})",
+        m.planted.len()
+    );
+    assert!(
+        recall >= 0.95,
+        "entity recall {recall:.3}: {wrong_entity:#?}"
+    );
 }
 
 #[test]
@@ -128,12 +175,20 @@ fn streaming_equals_batch_on_every_document() {
                 j += 1;
             }
             out.push_str(&s.push(&text[i..j]).expect("context never blocks"));
-            assert!(batch.starts_with(&out), "{}: streaming emitted text the batch run does not", path.display());
+            assert!(
+                batch.starts_with(&out),
+                "{}: streaming emitted text the batch run does not",
+                path.display()
+            );
             i = j;
             step = step % 97 + 7;
         }
         out.push_str(&s.finish().expect("context never blocks"));
-        assert!(out == batch, "{}: streaming differs from batch", path.display());
+        assert!(
+            out == batch,
+            "{}: streaming differs from batch",
+            path.display()
+        );
     }
 }
 
@@ -145,8 +200,17 @@ fn redacting_twice_changes_nothing() {
         for b in [Boundary::Ingest, Boundary::Context, Boundary::Response] {
             let once = r.redact(&text, b);
             let twice = r.redact(&once.text, b);
-            let again: Vec<_> = twice.findings.iter().filter(|f| f.action != Action::Shadow).map(|f| (&*f.rule, f.start)).collect();
-            assert!(again.is_empty(), "{} at {b}: redacted output matches again: {again:?}", path.display());
+            let again: Vec<_> = twice
+                .findings
+                .iter()
+                .filter(|f| f.action != Action::Shadow)
+                .map(|f| (&*f.rule, f.start))
+                .collect();
+            assert!(
+                again.is_empty(),
+                "{} at {b}: redacted output matches again: {again:?}",
+                path.display()
+            );
         }
     }
 }
@@ -155,8 +219,15 @@ fn redacting_twice_changes_nothing() {
 fn prompt_boundary_blocks_pasted_secrets() {
     let r = default_policy();
     let m = manifest();
-    let secret = m.planted.iter().find(|p| p.entity == "AWS_ACCESS_KEY_ID").expect("an AWS key is planted");
-    let out = r.redact(&format!("why does {} not work?", secret.value), Boundary::Prompt);
+    let secret = m
+        .planted
+        .iter()
+        .find(|p| p.entity == "AWS_ACCESS_KEY_ID")
+        .expect("an AWS key is planted");
+    let out = r.redact(
+        &format!("why does {} not work?", secret.value),
+        Boundary::Prompt,
+    );
     let b = out.blocked.expect("a pasted secret blocks the prompt");
     assert!(b.rule.contains("aws"), "{}", b.rule);
 }

@@ -11,15 +11,25 @@ use sluice_policy::{Action, Boundary, Policy, PolicySource, PseudonymKey, Redact
 fn sources(dir: &Path) -> Vec<PolicySource> {
     let mut out = Vec::new();
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PolicySource>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("fixture dir").flatten().collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("fixture dir")
+            .flatten()
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let p = e.path();
             if p.is_dir() {
                 walk(root, &p, out);
             } else if p.extension().is_some_and(|x| x == "toml") {
-                let rel = p.strip_prefix(root).expect("under root").to_string_lossy().replace('\\', "/");
-                out.push(PolicySource { path: rel, text: std::fs::read_to_string(&p).expect("read") });
+                let rel = p
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push(PolicySource {
+                    path: rel,
+                    text: std::fs::read_to_string(&p).expect("read"),
+                });
             }
         }
     }
@@ -37,7 +47,10 @@ fn with_file(path: &str, text: &str) -> Vec<PolicySource> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policy");
     let mut s = sources(&dir);
     s.retain(|x| x.path != path);
-    s.push(PolicySource { path: path.into(), text: text.into() });
+    s.push(PolicySource {
+        path: path.into(),
+        text: text.into(),
+    });
     s
 }
 
@@ -63,27 +76,56 @@ fn errors_are_located_and_name_the_rule() {
     let bad = "version = 1\ncategory = \"pii\"\n\n[[detector]]\nid = \"pii.bad\"\nentity = \"X\"\npattern = 'a+b'\n";
     let errs = errors(&with_file("pii/bad.toml", bad));
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].starts_with("pii/bad.toml:7:11: rule pii.bad: pattern can match unbounded length"), "{}", errs[0]);
+    assert!(
+        errs[0].starts_with("pii/bad.toml:7:11: rule pii.bad: pattern can match unbounded length"),
+        "{}",
+        errs[0]
+    );
 
     let unknown_field = "version = 1\ncategory = \"pii\"\n[[detector]]\nid = \"pii.x\"\nentity = \"X\"\npatern = 'a'\n";
     let errs = errors(&with_file("pii/typo.toml", unknown_field));
-    assert!(errs[0].starts_with("pii/typo.toml:6:1:") && errs[0].contains("unknown field `patern`"), "{}", errs[0]);
+    assert!(
+        errs[0].starts_with("pii/typo.toml:6:1:") && errs[0].contains("unknown field `patern`"),
+        "{}",
+        errs[0]
+    );
 
     let several = "version = 1\ncategory = \"pii\"\n[[detector]]\nid = \"pii.email\"\nentity = \"E\"\npattern = 'a'\n\
                    [[detector]]\nid = \"pii.v\"\nentity = \"V\"\npattern = 'b'\nvalidators = [\"nope\"]\n";
     let errs = errors(&with_file("pii/several.toml", several));
-    assert!(errs.iter().any(|e| e.contains("rule pii.email: duplicate rule id")), "{errs:?}");
-    assert!(errs.iter().any(|e| e.contains("rule pii.v: unknown validator `nope`")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("rule pii.email: duplicate rule id")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("rule pii.v: unknown validator `nope`")),
+        "{errs:?}"
+    );
 }
 
 #[test]
 fn root_file_errors() {
     let root = "version = 1\npacks = [\"pii\", \"missing\"]\n[boundaries.prompt]\ndefault = \"erase\"\nentities = { NOPE = \"redact\" }\n";
     let errs = errors(&with_file("sluice.toml", root));
-    assert!(errs.iter().any(|e| e.contains("pack `missing` has no .toml files")), "{errs:?}");
-    assert!(errs.iter().any(|e| e.contains("unknown action `erase`")), "{errs:?}");
-    assert!(errs.iter().any(|e| e.contains("unknown entity `NOPE`")), "{errs:?}");
-    let errs = errors(&with_file("sluice.toml", "version = 1\npacks = [\"pii\"]\n[boundaries.egress]\n"));
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("pack `missing` has no .toml files")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.contains("unknown action `erase`")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.contains("unknown entity `NOPE`")),
+        "{errs:?}"
+    );
+    let errs = errors(&with_file(
+        "sluice.toml",
+        "version = 1\npacks = [\"pii\"]\n[boundaries.egress]\n",
+    ));
     assert!(errs[0].contains("unknown field `egress`"), "{errs:?}");
 }
 
@@ -96,10 +138,16 @@ fn actions_follow_the_boundary() {
         "Contact [EMAIL_ADDRESS], card [CREDIT_CARD_NUMBER], [PROJECT_CODENAME]."
     );
     let resp = r.redact(text, Boundary::Response);
-    assert_eq!(resp.text, "Contact [EMAIL_ADDRESS], card ***************1111, Nightjar.");
+    assert_eq!(
+        resp.text,
+        "Contact [EMAIL_ADDRESS], card ***************1111, Nightjar."
+    );
     assert_eq!(resp.findings[2].action, Action::Shadow);
     let ingest = r.redact(text, Boundary::Ingest).text;
-    assert!(ingest.starts_with("Contact <EMAIL_ADDRESS_") && !ingest.contains("jane"), "{ingest}");
+    assert!(
+        ingest.starts_with("Contact <EMAIL_ADDRESS_") && !ingest.contains("jane"),
+        "{ingest}"
+    );
     // Same value, same key: same token.
     let again = r.redact("jane.doe@acme.io", Boundary::Ingest).text;
     assert!(ingest.contains(&again), "{ingest} / {again}");
@@ -122,25 +170,36 @@ fn findings_hold_values_safely() {
     assert_eq!(f.value.expose(), "Xk9#mQ2!vL7p");
     assert_eq!((f.start, f.end), (9, 21));
     let debug = format!("{f:?}");
-    assert!(debug.contains("[REDACTED]") && !debug.contains("Xk9"), "{debug}");
+    assert!(
+        debug.contains("[REDACTED]") && !debug.contains("Xk9"),
+        "{debug}"
+    );
 }
 
 #[test]
 fn unicode_obfuscation_is_caught_and_original_bytes_replaced() {
     let r = fixture();
-    let text = "mail p\u{200B}aul@example.org or ｐａｕｌ＠ｅｘａｍｐｌｅ．ｏｒｇ or раul@exаmple.org";
+    let text =
+        "mail p\u{200B}aul@example.org or ｐａｕｌ＠ｅｘａｍｐｌｅ．ｏｒｇ or раul@exаmple.org";
     let out = r.redact(text, Boundary::Context);
-    assert_eq!(out.text, "mail [EMAIL_ADDRESS] or [EMAIL_ADDRESS] or [EMAIL_ADDRESS]");
+    assert_eq!(
+        out.text,
+        "mail [EMAIL_ADDRESS] or [EMAIL_ADDRESS] or [EMAIL_ADDRESS]"
+    );
     assert_eq!(out.findings[0].value.expose(), "p\u{200B}aul@example.org");
     // A card number in full-width digits.
-    let out = r.redact("card ４１１１ １１１１ １１１１ １１１１.", Boundary::Context);
+    let out = r.redact(
+        "card ４１１１ １１１１ １１１１ １１１１.",
+        Boundary::Context,
+    );
     assert_eq!(out.text, "card [CREDIT_CARD_NUMBER].");
 }
 
 #[test]
 fn encoded_secrets_are_found_and_the_whole_run_redacted() {
     let r = fixture();
-    let b64 = base64::engine::general_purpose::STANDARD.encode("aws_access_key_id=AKIAIOSFODNN7EXAMPL3");
+    let b64 =
+        base64::engine::general_purpose::STANDARD.encode("aws_access_key_id=AKIAIOSFODNN7EXAMPL3");
     let out = r.redact(&format!("data:\n  creds: {b64}\n"), Boundary::Context);
     assert_eq!(out.text, "data:\n  creds: [AWS_ACCESS_KEY_ID]\n");
     assert_eq!(out.findings[0].encoding.map(|e| e.as_str()), Some("base64"));
@@ -165,12 +224,19 @@ fn overlaps_prefer_the_longest_then_the_priority() {
 fn replacements_do_not_match_again() {
     let r = fixture();
     for b in Boundary::ALL {
-        let once = r.redact("jane@acme.io 4111111111111111 SSN 123-45-6789 pwd=Rr5tT6yY7uU8 Nightjar", b);
+        let once = r.redact(
+            "jane@acme.io 4111111111111111 SSN 123-45-6789 pwd=Rr5tT6yY7uU8 Nightjar",
+            b,
+        );
         if once.blocked.is_some() {
             continue;
         }
         let twice = r.redact(&once.text, b);
-        let replacing = twice.findings.iter().filter(|f| f.action != Action::Shadow).count();
+        let replacing = twice
+            .findings
+            .iter()
+            .filter(|f| f.action != Action::Shadow)
+            .count();
         assert_eq!(replacing, 0, "{b}: {:?} -> {:?}", once.text, twice.findings);
     }
 }
@@ -198,7 +264,12 @@ fn streaming_block_fails_closed() {
     let mut s = r.stream(Boundary::Prompt);
     let mut emitted = String::new();
     let mut err = None;
-    for piece in ["hello ", "there, the key is AKIAIOSF", "ODNN7EXAMPL3 ok", " and more text"] {
+    for piece in [
+        "hello ",
+        "there, the key is AKIAIOSF",
+        "ODNN7EXAMPL3 ok",
+        " and more text",
+    ] {
         match s.push(piece) {
             Ok(o) => emitted.push_str(&o),
             Err(b) => {
@@ -214,10 +285,32 @@ fn streaming_block_fails_closed() {
 }
 
 const FRAGMENTS: &[&str] = &[
-    "jane.doe@acme.io", "AKIAIOSFODNN7EXAMPL3", "4111 1111 1111 1111", "SSN ", "123-45-6789",
-    "password=", "Xk9#mQ2!vL7p", "Nightjar", "Project Bluefin", " ", "\n", ", ", "the quarterly plan ",
-    "\u{200B}", "＠", "ｐ", "@", "a", "7", "-", "user@example.com", "QUtJQUlPU0ZPRE5ON0VYQU1QTDM=",
-    "é", "x@y.co ", "pwd:", "ASIA",
+    "jane.doe@acme.io",
+    "AKIAIOSFODNN7EXAMPL3",
+    "4111 1111 1111 1111",
+    "SSN ",
+    "123-45-6789",
+    "password=",
+    "Xk9#mQ2!vL7p",
+    "Nightjar",
+    "Project Bluefin",
+    " ",
+    "\n",
+    ", ",
+    "the quarterly plan ",
+    "\u{200B}",
+    "＠",
+    "ｐ",
+    "@",
+    "a",
+    "7",
+    "-",
+    "user@example.com",
+    "QUtJQUlPU0ZPRE5ON0VYQU1QTDM=",
+    "é",
+    "x@y.co ",
+    "pwd:",
+    "ASIA",
 ];
 
 fn arb_text() -> impl Strategy<Value = String> {

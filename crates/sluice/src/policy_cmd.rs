@@ -64,12 +64,17 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
                 Ok(p) => p,
                 Err(e) => return Ok(report_invalid(&dir, &e)),
             };
-            let redactor = Redactor::new(Arc::new(policy), PseudonymKey::new(b"policy-test".to_vec()));
+            let redactor =
+                Redactor::new(Arc::new(policy), PseudonymKey::new(b"policy-test".to_vec()));
             let report = sluice_policy::run_tests(&redactor);
             let mut failed_files = 0;
             let (mut passed, mut failed) = (0, 0);
             for f in &report.files {
-                let mut problems: Vec<String> = f.failures.iter().map(|(line, m)| format!("    {}:{line}: {m}", f.file)).collect();
+                let mut problems: Vec<String> = f
+                    .failures
+                    .iter()
+                    .map(|(line, m)| format!("    {}:{line}: {m}", f.file))
+                    .collect();
                 if f.positives < min_positive || f.negatives < min_negative {
                     problems.push(format!(
                         "    {}: needs at least {min_positive} positive and {min_negative} negative cases (has {} and {})",
@@ -104,17 +109,27 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
                 report.recall()
             );
             println!("{passed} passed, {failed} failed");
-            Ok(if failed_files == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if failed_files == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
 
 fn report_invalid(dir: &Path, e: &PolicyError) -> ExitCode {
     for d in e.diagnostics() {
-        let located = sluice_policy::Diagnostic { file: dir.join(&d.file).display().to_string(), ..d.clone() };
+        let located = sluice_policy::Diagnostic {
+            file: dir.join(&d.file).display().to_string(),
+            ..d.clone()
+        };
         eprintln!("{located}");
     }
-    eprintln!("error: policy set {} is invalid; nothing was loaded", dir.display());
+    eprintln!(
+        "error: policy set {} is invalid; nothing was loaded",
+        dir.display()
+    );
     ExitCode::FAILURE
 }
 
@@ -122,7 +137,8 @@ fn report_invalid(dir: &Path, e: &PolicyError) -> ExitCode {
 /// one is the policy's own validation.
 pub fn load_dir(dir: &Path) -> Result<Result<Policy, PolicyError>> {
     let mut sources = Vec::new();
-    collect(dir, dir, &mut sources).with_context(|| format!("reading policy folder {}", dir.display()))?;
+    collect(dir, dir, &mut sources)
+        .with_context(|| format!("reading policy folder {}", dir.display()))?;
     Ok(Policy::compile(&sources))
 }
 
@@ -142,8 +158,13 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<PolicySource>) -> Result<()> {
             collect(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "toml") {
             let rel = path.strip_prefix(root).unwrap_or(&path);
-            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let rel = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
             out.push(PolicySource { path: rel, text });
         }
     }

@@ -101,7 +101,12 @@ pub fn run(args: RedactArgs) -> Result<ExitCode> {
     }
 }
 
-fn plain(redactor: &Redactor, boundary: Boundary, mut input: impl Read, out: impl Write) -> Result<ExitCode> {
+fn plain(
+    redactor: &Redactor,
+    boundary: Boundary,
+    mut input: impl Read,
+    out: impl Write,
+) -> Result<ExitCode> {
     let mut out = BufWriter::new(out);
     let mut stream = redactor.stream(boundary);
     let mut carry: Vec<u8> = Vec::new();
@@ -120,7 +125,10 @@ fn plain(redactor: &Redactor, boundary: Boundary, mut input: impl Read, out: imp
             Ok(_) => carry.len(),
             // An incomplete sequence at the end of a read is fine: the rest comes next.
             Err(e) if e.error_len().is_none() => e.valid_up_to(),
-            Err(e) => bail!("stdin is not valid UTF-8 (byte offset {}); nothing more was written", read_total + e.valid_up_to()),
+            Err(e) => bail!(
+                "stdin is not valid UTF-8 (byte offset {}); nothing more was written",
+                read_total + e.valid_up_to()
+            ),
         };
         let text = std::str::from_utf8(&carry[..valid]).unwrap_or_default();
         read_total += valid;
@@ -135,7 +143,9 @@ fn plain(redactor: &Redactor, boundary: Boundary, mut input: impl Read, out: imp
         }
     }
     if !carry.is_empty() {
-        bail!("stdin is not valid UTF-8 (truncated sequence at byte offset {read_total}); nothing more was written");
+        bail!(
+            "stdin is not valid UTF-8 (truncated sequence at byte offset {read_total}); nothing more was written"
+        );
     }
     match stream.finish() {
         Ok(s) => held.push_str(&s),
@@ -151,23 +161,38 @@ fn blocked(b: &sluice_policy::Blocked) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn json(redactor: &Redactor, boundary: Boundary, mut input: impl Read, mut out: impl Write) -> Result<ExitCode> {
+fn json(
+    redactor: &Redactor,
+    boundary: Boundary,
+    mut input: impl Read,
+    mut out: impl Write,
+) -> Result<ExitCode> {
     let mut bytes = Vec::new();
     input.read_to_end(&mut bytes).context("reading stdin")?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
-        Err(e) => bail!("stdin is not valid UTF-8 (byte offset {})", e.utf8_error().valid_up_to()),
+        Err(e) => bail!(
+            "stdin is not valid UTF-8 (byte offset {})",
+            e.utf8_error().valid_up_to()
+        ),
     };
     let r = redactor.redact(&text, boundary);
     let doc = DocOut {
         id: None,
         text: r.blocked.is_none().then_some(r.text.as_str()),
         findings: r.findings.iter().map(FindingOut::from).collect(),
-        blocked: r.blocked.as_ref().map(|b| BlockedOut { rule: &b.rule, entity: &b.entity }),
+        blocked: r.blocked.as_ref().map(|b| BlockedOut {
+            rule: &b.rule,
+            entity: &b.entity,
+        }),
     };
     serde_json::to_writer_pretty(&mut out, &doc)?;
     writeln!(out)?;
-    Ok(if r.blocked.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if r.blocked.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -177,7 +202,12 @@ struct LineIn {
     id: Option<serde_json::Value>,
 }
 
-fn jsonl(redactor: &Redactor, boundary: Boundary, input: impl BufRead, out: impl Write) -> Result<ExitCode> {
+fn jsonl(
+    redactor: &Redactor,
+    boundary: Boundary,
+    input: impl BufRead,
+    out: impl Write,
+) -> Result<ExitCode> {
     let mut out = BufWriter::with_capacity(256 << 10, out);
     let (mut any_blocked, mut any_error) = (false, false);
     let mut input = input;
@@ -185,7 +215,11 @@ fn jsonl(redactor: &Redactor, boundary: Boundary, input: impl BufRead, out: impl
     let mut lineno = 0usize;
     loop {
         line.clear();
-        if input.read_until(b'\n', &mut line).context("reading stdin")? == 0 {
+        if input
+            .read_until(b'\n', &mut line)
+            .context("reading stdin")?
+            == 0
+        {
             break;
         }
         lineno += 1;
@@ -201,7 +235,10 @@ fn jsonl(redactor: &Redactor, boundary: Boundary, input: impl BufRead, out: impl
             Ok(r) => r,
             Err(msg) => {
                 any_error = true;
-                serde_json::to_writer(&mut out, &serde_json::json!({ "error": format!("line {lineno}: {msg}") }))?;
+                serde_json::to_writer(
+                    &mut out,
+                    &serde_json::json!({ "error": format!("line {lineno}: {msg}") }),
+                )?;
                 out.write_all(b"\n")?;
                 continue;
             }
@@ -212,7 +249,10 @@ fn jsonl(redactor: &Redactor, boundary: Boundary, input: impl BufRead, out: impl
             id: rec.id.as_ref(),
             text: r.blocked.is_none().then_some(r.text.as_str()),
             findings: r.findings.iter().map(FindingOut::from).collect(),
-            blocked: r.blocked.as_ref().map(|b| BlockedOut { rule: &b.rule, entity: &b.entity }),
+            blocked: r.blocked.as_ref().map(|b| BlockedOut {
+                rule: &b.rule,
+                entity: &b.entity,
+            }),
         };
         serde_json::to_writer(&mut out, &doc)?;
         out.write_all(b"\n")?;
@@ -256,11 +296,24 @@ pub fn scan(args: ScanArgs) -> Result<ExitCode> {
             *totals.entry(x.entity.to_string()).or_default() += 1;
         }
         let summary: Vec<String> = counts.iter().map(|(e, n)| format!("{e}×{n}")).collect();
-        println!("{:<56} {:>4} findings  {}", f.display(), findings.len(), summary.join(" "));
+        println!(
+            "{:<56} {:>4} findings  {}",
+            f.display(),
+            findings.len(),
+            summary.join(" ")
+        );
     }
     let total: usize = totals.values().sum();
-    println!("{} files, {total} findings, {} entity types", files.len(), totals.len());
-    Ok(if failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    println!(
+        "{} files, {total} findings, {} entity types",
+        files.len(),
+        totals.len()
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -270,7 +323,13 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         for e in entries {
             walk(&e.path(), out)?;
         }
-    } else if p.extension().is_some_and(|e| ["md", "txt", "html", "htm", "json", "yaml", "yml", "csv", "log"].iter().any(|x| e == *x)) {
+    } else if p.extension().is_some_and(|e| {
+        [
+            "md", "txt", "html", "htm", "json", "yaml", "yml", "csv", "log",
+        ]
+        .iter()
+        .any(|x| e == *x)
+    }) {
         out.push(p.to_path_buf());
     }
     Ok(())

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Embedding throughput: sluice-embed (candle) beside sentence-transformers (PyTorch), same
+# model files (models/all-MiniLM-L6-v2), same sentences, same batch size and thread count,
+# runs interleaved so that background load hits both alike.
+#
+#   bench/embed_peers.sh [THREADS=2] [BATCH=32] [PAIRS=3] [COUNT=512]   (env variables)
+#
+# Needs `make models`; the first run also builds bench/.venv (see bench/embed_reference.py).
+# Results: one JSON line per run in bench/out/embed_peers.jsonl, and a summary on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+THREADS=${THREADS:-2}
+BATCH=${BATCH:-32}
+PAIRS=${PAIRS:-3}
+COUNT=${COUNT:-512}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target}
+# Same thread count everywhere: rayon (candle's gemm split, both tokenizers), OpenMP/MKL (torch).
+export RAYON_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=true
+
+mkdir -p bench/out
+SENTENCES=bench/out/embed_sentences.txt
+OUT=bench/out/embed_peers.jsonl
+python3 bench/embed_reference.py sentences --out "$SENTENCES" --count "$COUNT"
+: > "$OUT"
+
+echo "== building the sluice-embed bench (release)" >&2
+cargo bench -p sluice-embed --bench throughput --no-run >&2
+# The `cargo bench` invocation prints nothing else on stdout but the JSON line.
+run_candle() {
+  cargo bench -q -p sluice-embed --bench throughput -- \
+    --input "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --rounds 3 2>/dev/null
+}
+run_st() {
+  python3 bench/embed_reference.py bench \
+    --input "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --rounds 3 2>/dev/null
+}
+echo "== warming the reference venv" >&2
+python3 bench/embed_reference.py bench --input "$SENTENCES" --threads "$THREADS" \
+  --batch "$BATCH" --rounds 1 >/dev/null
+
+for i in $(seq "$PAIRS"); do
+  echo "== pair $i/$PAIRS (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  run_candle | tee -a "$OUT"
+  run_st | tee -a "$OUT"
+done
+
+python3 - "$OUT" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for r in rows:
+    by.setdefault(r["engine"], []).extend(r["sentences_per_s"])
+r0 = rows[0]
+print(f"\n{r0['sentences']} sentences, ~{r0['mean_tokens']} tokens each, batch {r0['batch']}, "
+      f"{r0['threads']} threads")
+print(f"{'engine':34} {'median/s':>9} {'min/s':>8} {'max/s':>8}")
+for eng, rates in by.items():
+    print(f"{eng:34} {statistics.median(rates):9.1f} {min(rates):8.1f} {max(rates):8.1f}")
+c = [r for r in rows if r["engine"].startswith("sluice")]
+if c and "last_round_ms" in c[-1]:
+    print("sluice-embed phases, last round (ms):", c[-1]["last_round_ms"])
+EOF
