@@ -52,7 +52,7 @@ impl Policy {
                 for &d in &self.prefilter_dets[m.pattern().as_usize()] {
                     let det = &self.detectors[d as usize];
                     let s = m.start().saturating_sub(det.before);
-                    let e = (m.start() + det.max_len).max(m.end()).min(hay.len());
+                    let e = (m.end() + det.after).min(hay.len());
                     windows.push((d, s, e));
                 }
             }
@@ -228,7 +228,15 @@ impl Policy {
             let hay = view.as_bytes();
             let cs = s.saturating_sub(det.context_window);
             let ce = (e + det.context_window).min(hay.len());
-            if ctx.is_match(&hay[cs..ce]) {
+            let near = &hay[cs..ce];
+            // A context word counts as a word: `bic` is context in "BIC: X", not in "LIBICONV".
+            let alnum = |i: Option<&u8>| i.is_some_and(u8::is_ascii_alphanumeric);
+            let word = ctx.find_overlapping_iter(near).any(|m| {
+                let w = &near[m.start()..m.end()];
+                (!alnum(w.first()) || !alnum(m.start().checked_sub(1).and_then(|i| near.get(i))))
+                    && (!alnum(w.last()) || !alnum(near.get(m.end())))
+            });
+            if word {
                 score = (score + det.context_boost).min(1.0);
             } else if det.context_required {
                 return None;

@@ -23,6 +23,9 @@ pub const ROOT_FILE: &str = "sluice.toml";
 /// Longest match a pattern may have: the streaming hold-back grows with it.
 const MAX_PATTERN_LEN: usize = 4096;
 const MAX_CONTEXT_WINDOW: usize = 256;
+/// Lazy-DFA cache of the shared automata. Dozens of patterns in one DFA have many states; with
+/// the default 2 MiB the cache is cleared over and over and determinisation dominates.
+const COMBINED_DFA_CACHE: usize = 32 << 20;
 
 /// One policy file's text, as read by the caller (the engine does no IO).
 #[derive(Debug, Clone)]
@@ -77,14 +80,18 @@ pub(crate) struct Detector {
     pub allow_patterns: Vec<meta::Regex>,
     /// Longest possible match.
     pub max_len: usize,
-    /// Longest possible part of a match before its prefilter literal.
+    /// How far before a hit of one of its literals a match can start.
     pub before: usize,
+    /// How far after the end of a hit of one of its literals a match can end.
+    pub after: usize,
     /// Pattern text (regex detectors), for the combined automaton.
     pub pattern: String,
     /// Prefilter literals, lower-case (regex detectors).
     pub prefilter: Vec<String>,
     /// Deny-list (keyword detectors).
     pub keywords: Vec<String>,
+    /// Context words as written.
+    pub context_words: Vec<String>,
 }
 
 pub(crate) enum DetectorKind {
@@ -655,6 +662,7 @@ impl Builder {
             allow_patterns,
             max_len,
             before: before_len,
+            after: max_len,
             pattern: spec
                 .pattern
                 .as_ref()
@@ -666,12 +674,13 @@ impl Builder {
                 .map(|l| l.get_ref().to_ascii_lowercase())
                 .collect(),
             keywords: spec.keywords.iter().map(|k| k.get_ref().clone()).collect(),
+            context_words: spec.context.clone(),
         })
     }
 }
 
 fn assemble(
-    detectors: Vec<Detector>,
+    mut detectors: Vec<Detector>,
     boundaries: [BoundaryActions; 4],
     min_score: f32,
 ) -> Result<Policy, PolicyError> {
@@ -687,7 +696,7 @@ fn assemble(
             holdback_rule = rule.to_owned();
         }
     };
-    for (i, d) in detectors.iter().enumerate() {
+    for (i, d) in detectors.iter_mut().enumerate() {
         let i = i as u32;
         let ctx = if d.context.is_some() {
             2 * d.context_window
@@ -696,6 +705,18 @@ fn assemble(
         };
         match &d.kind {
             DetectorKind::Regex { .. } => {
+                if d.prefilter.is_empty() && d.context_required {
+                    // A match that needs a context word lies within reach of an occurrence of
+                    // one: the context words are this detector's literals, which keeps weak
+                    // patterns (bare 9-digit numbers) out of the shared automaton.
+                    d.prefilter = d
+                        .context_words
+                        .iter()
+                        .map(|w| w.to_ascii_lowercase())
+                        .collect();
+                    d.before = d.context_window + d.max_len;
+                    d.after = d.context_window + d.max_len;
+                }
                 let lits = &d.prefilter;
                 if lits.is_empty() {
                     combined_patterns.push(d.pattern.clone());
@@ -754,6 +775,7 @@ fn assemble(
             .configure(
                 meta::Config::new()
                     .match_kind(regex_automata::MatchKind::All)
+                    .hybrid_cache_capacity(COMBINED_DFA_CACHE)
                     .auto_prefilter(false)
                     .onepass(false)
                     .backtrack(false),
@@ -856,7 +878,11 @@ pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
 fn build_many<P: AsRef<str>>(patterns: &[P]) -> Result<meta::Regex, String> {
     meta::Regex::builder()
         .syntax(syntax_config())
-        .configure(meta::Config::new().match_kind(regex_automata::MatchKind::LeftmostFirst))
+        .configure(
+            meta::Config::new()
+                .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                .hybrid_cache_capacity(COMBINED_DFA_CACHE),
+        )
         .build_many(patterns)
         .map_err(|e| first_line(&e.to_string()))
 }
