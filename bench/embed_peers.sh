@@ -20,7 +20,7 @@ export RAYON_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THRE
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=true
 
 mkdir -p bench/out
-SENTENCES=bench/out/embed_sentences.txt
+SENTENCES=$PWD/bench/out/embed_sentences.txt  # absolute: `cargo bench` runs in the crate folder
 OUT=bench/out/embed_peers.jsonl
 python3 bench/embed_reference.py sentences --out "$SENTENCES" --count "$COUNT"
 : > "$OUT"

