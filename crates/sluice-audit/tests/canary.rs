@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sluice_audit::{AuditLog, Decision, FindingSummary, HmacKey, RecordDraft, RequestRecord, value_hmac};
+use sluice_audit::{
+    AuditLog, Decision, FindingSummary, HmacKey, RecordDraft, RequestRecord, value_hmac,
+};
 use sluice_policy::{Boundary, Policy, PolicySource, PseudonymKey, Redactor};
 
 fn repo() -> PathBuf {
@@ -21,20 +23,33 @@ fn policy() -> Redactor {
     let root = repo().join("policies");
     let mut sources = Vec::new();
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PolicySource>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("policies").flatten().collect();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("policies")
+            .flatten()
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let p = e.path();
             if p.is_dir() {
                 walk(root, &p, out);
             } else if p.extension().is_some_and(|x| x == "toml") {
-                let rel = p.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
-                out.push(PolicySource { path: rel, text: std::fs::read_to_string(&p).expect("read") });
+                let rel = p
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
+                out.push(PolicySource {
+                    path: rel,
+                    text: std::fs::read_to_string(&p).expect("read"),
+                });
             }
         }
     }
     walk(&root, &root, &mut sources);
-    Redactor::new(Arc::new(Policy::compile(&sources).expect("default policy")), PseudonymKey::new(b"k".to_vec()))
+    Redactor::new(
+        Arc::new(Policy::compile(&sources).expect("default policy")),
+        PseudonymKey::new(b"k".to_vec()),
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -51,19 +66,26 @@ struct Planted {
 fn summaries(findings: &[sluice_policy::Finding], key: &HmacKey) -> Vec<FindingSummary> {
     let mut by: BTreeMap<(String, String, String, String), Vec<String>> = BTreeMap::new();
     for f in findings {
-        by.entry((f.boundary.to_string(), f.entity.to_string(), f.rule.to_string(), f.action.to_string()))
-            .or_default()
-            .push(value_hmac(key, &f.entity, f.value.expose()));
+        by.entry((
+            f.boundary.to_string(),
+            f.entity.to_string(),
+            f.rule.to_string(),
+            f.action.to_string(),
+        ))
+        .or_default()
+        .push(value_hmac(key, &f.entity, f.value.expose()));
     }
     by.into_iter()
-        .map(|((boundary, entity, rule, action), value_hmacs)| FindingSummary {
-            boundary,
-            entity,
-            rule,
-            action,
-            count: value_hmacs.len() as u64,
-            value_hmacs,
-        })
+        .map(
+            |((boundary, entity, rule, action), value_hmacs)| FindingSummary {
+                boundary,
+                entity,
+                rule,
+                action,
+                count: value_hmacs.len() as u64,
+                value_hmacs,
+            },
+        )
         .collect()
 }
 
@@ -81,8 +103,10 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn no_planted_value_reaches_any_audit_file() {
     let r = policy();
-    let manifest: Manifest =
-        toml::from_str(&std::fs::read_to_string(repo().join("corpora/MANIFEST.toml")).expect("manifest")).expect("parse");
+    let manifest: Manifest = toml::from_str(
+        &std::fs::read_to_string(repo().join("corpora/MANIFEST.toml")).expect("manifest"),
+    )
+    .expect("parse");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = common::config(dir.path());
     cfg.index = true;
@@ -102,7 +126,9 @@ fn no_planted_value_reaches_any_audit_file() {
         findings.extend(summaries(&context.findings, &key));
         findings.extend(summaries(&response.findings, &key));
         let decision = match &prompt.blocked {
-            Some(b) => Decision::Blocked { rule: b.rule.clone() },
+            Some(b) => Decision::Blocked {
+                rule: b.rule.clone(),
+            },
             None => Decision::Redacted,
         };
         drafts.push(RecordDraft::new(RequestRecord {
@@ -130,10 +156,14 @@ fn no_planted_value_reaches_any_audit_file() {
     let n = drafts.len();
     log.append_many(drafts).expect("append");
     log.sync_index().expect("index");
-    let page = log.query(&Default::default(), &Default::default()).expect("query");
+    let page = log
+        .query(&Default::default(), &Default::default())
+        .expect("query");
     assert!(!page.records.is_empty(), "records are queryable");
     assert!(
-        page.records.iter().any(|rec| rec.request.as_ref().is_some_and(|q| !q.findings.is_empty())),
+        page.records
+            .iter()
+            .any(|rec| rec.request.as_ref().is_some_and(|q| !q.findings.is_empty())),
         "records carry findings"
     );
     assert!(n >= 20);
@@ -146,9 +176,16 @@ fn no_planted_value_reaches_any_audit_file() {
     for f in &all {
         let bytes = std::fs::read(f).expect("read audit file");
         for (i, p) in manifest.planted.iter().enumerate() {
-            if bytes.windows(p.value.len()).any(|w| w == p.value.as_bytes()) {
+            if bytes
+                .windows(p.value.len())
+                .any(|w| w == p.value.as_bytes())
+            {
                 // Index and file only: the value stays out of the test output.
-                leaks.push(format!("manifest entry {i} ({}) in {}", p.file, f.display()));
+                leaks.push(format!(
+                    "manifest entry {i} ({}) in {}",
+                    p.file,
+                    f.display()
+                ));
             }
         }
     }
