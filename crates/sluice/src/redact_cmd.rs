@@ -32,6 +32,9 @@ pub struct RedactArgs {
     /// Read one document and print its redacted text and findings as JSON.
     #[arg(long)]
     json: bool,
+    /// Worker threads for --jsonl (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Args)]
@@ -93,7 +96,10 @@ pub fn run(args: RedactArgs) -> Result<ExitCode> {
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
     if args.jsonl {
-        jsonl(&redactor, args.boundary, stdin, stdout)
+        let threads = args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        jsonl(&redactor, args.boundary, threads, stdin, stdout)
     } else if args.json {
         json(&redactor, args.boundary, stdin, stdout)
     } else {
@@ -205,57 +211,58 @@ struct LineIn {
 fn jsonl(
     redactor: &Redactor,
     boundary: Boundary,
-    input: impl BufRead,
+    threads: usize,
+    mut input: impl BufRead,
     out: impl Write,
 ) -> Result<ExitCode> {
     let mut out = BufWriter::with_capacity(256 << 10, out);
     let (mut any_blocked, mut any_error) = (false, false);
-    let mut input = input;
-    let mut line = Vec::new();
     let mut lineno = 0usize;
+    // Records are read in batches, redacted by `threads` workers (each takes a contiguous
+    // slice), and written back in input order: one output line per input line.
+    const BATCH: usize = 512;
     loop {
-        line.clear();
-        if input
-            .read_until(b'\n', &mut line)
-            .context("reading stdin")?
-            == 0
-        {
+        let mut batch: Vec<(usize, Vec<u8>)> = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            let mut line = Vec::new();
+            if input
+                .read_until(b'\n', &mut line)
+                .context("reading stdin")?
+                == 0
+            {
+                break;
+            }
+            lineno += 1;
+            if !line.trim_ascii().is_empty() {
+                batch.push((lineno, line));
+            }
+        }
+        if batch.is_empty() {
             break;
         }
-        lineno += 1;
-        let trimmed = line.trim_ascii_end();
-        if trimmed.is_empty() {
-            continue;
+        let per = batch.len().div_ceil(threads.max(1));
+        let results: Vec<Vec<LineOut>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(per)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(n, l)| redact_line(redactor, boundary, *n, l))
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for r in results.into_iter().flatten() {
+            any_blocked |= r.blocked;
+            any_error |= r.error;
+            out.write_all(&r.json)?;
+            out.write_all(b"\n")?;
         }
-        // serde_json's messages name a position and what was expected, never the content.
-        let parsed = std::str::from_utf8(trimmed)
-            .map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))
-            .and_then(|s| serde_json::from_str::<LineIn>(s).map_err(|e| e.to_string()));
-        let rec = match parsed {
-            Ok(r) => r,
-            Err(msg) => {
-                any_error = true;
-                serde_json::to_writer(
-                    &mut out,
-                    &serde_json::json!({ "error": format!("line {lineno}: {msg}") }),
-                )?;
-                out.write_all(b"\n")?;
-                continue;
-            }
-        };
-        let r = redactor.redact(&rec.text, boundary);
-        any_blocked |= r.blocked.is_some();
-        let doc = DocOut {
-            id: rec.id.as_ref(),
-            text: r.blocked.is_none().then_some(r.text.as_str()),
-            findings: r.findings.iter().map(FindingOut::from).collect(),
-            blocked: r.blocked.as_ref().map(|b| BlockedOut {
-                rule: &b.rule,
-                entity: &b.entity,
-            }),
-        };
-        serde_json::to_writer(&mut out, &doc)?;
-        out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(if any_error {
@@ -265,6 +272,59 @@ fn jsonl(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[derive(Default)]
+struct LineOut {
+    json: Vec<u8>,
+    blocked: bool,
+    error: bool,
+}
+
+fn redact_line(redactor: &Redactor, boundary: Boundary, lineno: usize, line: &[u8]) -> LineOut {
+    // serde_json's messages name a position and what was expected, never the content.
+    let parsed = std::str::from_utf8(line.trim_ascii_end())
+        .map_err(|e| format!("not valid UTF-8 at byte {}", e.valid_up_to()))
+        .and_then(|s| serde_json::from_str::<LineIn>(s).map_err(|e| e.to_string()));
+    let rec = match parsed {
+        Ok(r) => r,
+        Err(msg) => {
+            let json = serde_json::to_vec(
+                &serde_json::json!({ "error": format!("line {lineno}: {msg}") }),
+            )
+            .unwrap_or_default();
+            return LineOut {
+                json,
+                blocked: false,
+                error: true,
+            };
+        }
+    };
+    let r = redactor.redact(&rec.text, boundary);
+    let doc = DocOut {
+        id: rec.id.as_ref(),
+        text: r.blocked.is_none().then_some(r.text.as_str()),
+        findings: r.findings.iter().map(FindingOut::from).collect(),
+        blocked: r.blocked.as_ref().map(|b| BlockedOut {
+            rule: &b.rule,
+            entity: &b.entity,
+        }),
+    };
+    match serde_json::to_vec(&doc) {
+        Ok(json) => LineOut {
+            json,
+            blocked: r.blocked.is_some(),
+            error: false,
+        },
+        Err(e) => LineOut {
+            json: serde_json::to_vec(
+                &serde_json::json!({ "error": format!("line {lineno}: {e}") }),
+            )
+            .unwrap_or_default(),
+            blocked: false,
+            error: true,
+        },
+    }
 }
 
 pub fn scan(args: ScanArgs) -> Result<ExitCode> {
