@@ -7,41 +7,17 @@
 //! Run: `cargo bench -p sluice-policy` (or `make bench`).
 
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_main};
-use sluice_policy::{Boundary, Policy, PolicySource, PseudonymKey, Redactor};
+use sluice_policy::{Boundary, Policy, PseudonymKey, Redactor};
 
-fn sources() -> Vec<PolicySource> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
-    let mut out = Vec::new();
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<PolicySource>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("policies dir")
-            .flatten()
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                let rel = p
-                    .strip_prefix(root)
-                    .expect("under root")
-                    .to_string_lossy()
-                    .into_owned();
-                out.push(PolicySource {
-                    path: rel,
-                    text: std::fs::read_to_string(&p).expect("read"),
-                });
-            }
-        }
-    }
-    walk(&root, &root, &mut out);
-    out
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+fn sources() -> Vec<sluice_policy::PolicySource> {
+    support::sources(&support::repo().join("policies"))
 }
 
 const PROSE: &[&str] = &[

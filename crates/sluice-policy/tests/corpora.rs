@@ -4,46 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod support;
 
-use sluice_policy::{Action, Boundary, Policy, PolicySource, PseudonymKey, Redactor};
+use sluice_policy::{Action, Boundary, Redactor};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::repo;
 
 fn default_policy() -> Redactor {
-    let root = repo().join("policies");
-    let mut sources = Vec::new();
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<PolicySource>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("policies dir")
-            .flatten()
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                let rel = p
-                    .strip_prefix(root)
-                    .expect("under root")
-                    .to_string_lossy()
-                    .into_owned();
-                out.push(PolicySource {
-                    path: rel,
-                    text: std::fs::read_to_string(&p).expect("read"),
-                });
-            }
-        }
-    }
-    walk(&root, &root, &mut sources);
-    let policy = Policy::compile(&sources).unwrap_or_else(|e| panic!("default policy: {e}"));
-    Redactor::new(
-        Arc::new(policy),
-        PseudonymKey::new(b"corpora test".to_vec()),
-    )
+    support::default_policy(b"corpora test")
 }
 
 #[derive(serde::Deserialize)]

@@ -1,6 +1,8 @@
 //! Behaviour of the engine on a small fixture policy (tests/fixtures/policy): compile errors,
 //! actions per boundary, Unicode robustness, encoded secrets, overlaps, streaming.
 
+mod support;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -8,34 +10,7 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use sluice_policy::{Action, Boundary, Policy, PolicySource, PseudonymKey, Redactor};
 
-fn sources(dir: &Path) -> Vec<PolicySource> {
-    let mut out = Vec::new();
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<PolicySource>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("fixture dir")
-            .flatten()
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                let rel = p
-                    .strip_prefix(root)
-                    .expect("under root")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.push(PolicySource {
-                    path: rel,
-                    text: std::fs::read_to_string(&p).expect("read"),
-                });
-            }
-        }
-    }
-    walk(dir, dir, &mut out);
-    out
-}
+use support::sources;
 
 fn fixture() -> Redactor {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policy");

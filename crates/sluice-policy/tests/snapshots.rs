@@ -3,10 +3,9 @@
 //! redacted text, entity names and rule ids: no sensitive value can land in them (the test
 //! asserts it before snapshotting).
 
-use std::path::Path;
-use std::sync::Arc;
+mod support;
 
-use sluice_policy::{Boundary, Policy, PolicySource, PseudonymKey, Redactor};
+use sluice_policy::{Boundary, Redactor};
 
 const SAMPLE: &str = "\
 Onboarding note for Jane Roe (jane.roe@northwind-analytics.com, +44 20 7946 0958).
@@ -31,37 +30,7 @@ const VALUES: &[&str] = &[
 ];
 
 fn redactor() -> Redactor {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
-    let mut sources = Vec::new();
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<PolicySource>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("policies")
-            .flatten()
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                let rel = p
-                    .strip_prefix(root)
-                    .expect("under root")
-                    .to_string_lossy()
-                    .into_owned();
-                out.push(PolicySource {
-                    path: rel,
-                    text: std::fs::read_to_string(&p).expect("read"),
-                });
-            }
-        }
-    }
-    walk(&root, &root, &mut sources);
-    let policy = Policy::compile(&sources).expect("default policy");
-    Redactor::new(
-        Arc::new(policy),
-        PseudonymKey::new(b"snapshot key".to_vec()),
-    )
+    support::default_policy(b"snapshot key")
 }
 
 #[test]
