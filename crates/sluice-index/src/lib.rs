@@ -1,0 +1,54 @@
+//! Sluice's chunk index: redacted document chunks in a LanceDB table, retrieved by
+//! vector similarity, BM25, or both fused with reciprocal rank fusion — always with the
+//! caller's collection grants applied as a prefilter inside the query.
+//!
+//! - [`ChunkIndex`] is the LanceDB implementation of both traits the server wires:
+//!   [`ChunkStore`] (upsert/delete documents; each upsert is one atomic commit) and
+//!   [`Retriever`] (search).
+//! - This crate does not embed and does not redact: the caller passes redacted text and
+//!   its vectors. [`scan_files_for`] lets tests prove that what must not be stored is not.
+//!
+//! ```no_run
+//! use sluice_index::{ChunkIndex, ChunkInput, ChunkStore, DocumentMeta, IndexConfig, Query, Retriever};
+//!
+//! # async fn demo(v: Vec<f32>, q: Vec<f32>) -> sluice_index::Result<()> {
+//! let index = ChunkIndex::open(IndexConfig::new("/var/lib/sluice/lancedb", 384)).await?;
+//! let doc = DocumentMeta {
+//!     doc_id: "3f9a…".into(),
+//!     collection: "finance".into(),
+//!     source_path: "reports/q3.md".into(),
+//!     content_hash: "a1b2…".into(),
+//!     policy_version: "2026-11-01".into(),
+//!     ingested_at_ms: 1_790_000_000_000,
+//! };
+//! let chunk = ChunkInput {
+//!     span: 0..120,
+//!     heading_path: "Q3 > Revenue".into(),
+//!     text: "Revenue grew 12% to [AMOUNT] …".into(),
+//!     vector: v,
+//! };
+//! index.upsert_document(&doc, &[chunk]).await?;
+//! let hits = index
+//!     .search(&Query::new("How did revenue develop?", q, vec!["finance".into()]))
+//!     .await?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod index;
+mod scan;
+pub mod schema;
+mod search;
+mod types;
+
+pub use error::{IndexError, Result};
+pub use index::{
+    ChunkIndex, DEFAULT_REFRESH_MIN_UNINDEXED_ROWS, DEFAULT_VECTOR_INDEX_MIN_ROWS, IndexConfig,
+    IndexStatus,
+};
+pub use scan::scan_files_for;
+pub use types::{
+    ChunkInput, ChunkStore, CollectionStats, DEFAULT_K, DEFAULT_SCORE_FLOOR, DocumentMeta, Hit,
+    Query, RRF_K, Retriever, SearchMode, StoredDocument, UpsertOutcome,
+};
