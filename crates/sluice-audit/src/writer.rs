@@ -503,6 +503,13 @@ impl Writer {
             s.last_hash = self.state.last_hash.clone();
             s.unsealed_records = self.state.seg_count;
         }
+        // Queue the records for the index before acknowledging: a caller that appends and
+        // then calls `sync_index` must find its records (read-your-writes for auditors).
+        if let Some(tx) = &self.index_tx
+            && !indexed.is_empty()
+        {
+            let _ = tx.send(IndexMsg::Add(indexed));
+        }
         for (r, ids, err) in replies {
             let _ = r.send(match err {
                 // Records of a draft that failed to serialise are not in `buf` only if it
@@ -510,11 +517,6 @@ impl Writer {
                 Some(e) if ids.is_empty() => Err(e),
                 _ => Ok(ids),
             });
-        }
-        if let Some(tx) = &self.index_tx
-            && !indexed.is_empty()
-        {
-            let _ = tx.send(IndexMsg::Add(indexed));
         }
     }
 
