@@ -152,10 +152,7 @@ async fn run(total: usize, nq: usize) {
         load.as_secs_f64(),
         total as f64 / load.as_secs_f64()
     );
-    println!(
-        "| final index refresh | {:.2} s | |",
-        refresh.as_secs_f64()
-    );
+    println!("| final index refresh | {:.2} s | |", refresh.as_secs_f64());
 
     // Single-document re-ingest into the full table (changed hash: replace 10 chunks).
     let mut single = Vec::new();
@@ -226,42 +223,55 @@ async fn run(total: usize, nq: usize) {
 
     // Build the IVF_HNSW_SQ index through the normal path (threshold reached).
     drop(index);
-    let mut cfg = IndexConfig::new(uri, DIM);
+    let mut cfg = IndexConfig::new(uri.clone(), DIM);
     cfg.vector_index_min_rows = 10_000;
-    let index = ChunkIndex::open(cfg).await.unwrap();
+    let index = ChunkIndex::open(cfg.clone()).await.unwrap();
     let t = Instant::now();
     index.refresh_indexes().await.unwrap();
     let build = t.elapsed();
     assert!(index.index_status().await.unwrap().vector);
+    drop(index);
 
-    for mode in [SearchMode::Hybrid, SearchMode::Vector] {
-        let qs: Vec<Query> = queries.iter().map(|q| q.clone().with_mode(mode)).collect();
-        let (p50, p99, empty) = latencies(&index, &qs).await;
-        println!(
-            "| {} | IVF_HNSW_SQ | {:.1} ms | {:.1} ms | {empty} |",
-            mode.as_str(),
-            ms(p50),
-            ms(p99)
-        );
-        if mode == SearchMode::Vector {
-            let mut overlap = 0usize;
-            let mut n = 0usize;
-            for (q, exact) in qs.iter().zip(&exact_top) {
-                let ann: Vec<String> = index
-                    .search(q)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|h| h.chunk_id)
-                    .collect();
-                overlap += exact.iter().filter(|id| ann.contains(id)).count();
-                n += exact.len();
-            }
+    // ef = 0 stands for LanceDB's default (1.5 x limit): `ef.max(limit)` = limit.
+    let mut recalls = Vec::new();
+    for ef in [0usize, 100, sluice_index::DEFAULT_ANN_EF, 400] {
+        let mut cfg = cfg.clone();
+        cfg.ann_ef = ef;
+        let index = ChunkIndex::open(cfg).await.unwrap();
+        for mode in [SearchMode::Hybrid, SearchMode::Vector] {
+            let qs: Vec<Query> = queries.iter().map(|q| q.clone().with_mode(mode)).collect();
+            let (p50, p99, empty) = latencies(&index, &qs).await;
             println!(
-                "\nIVF_HNSW_SQ build: {:.1} s; vector top-10 recall against exact search: {:.3}",
-                build.as_secs_f64(),
-                overlap as f64 / n.max(1) as f64
+                "| {} | IVF_HNSW_SQ, ef {} | {:.1} ms | {:.1} ms | {empty} |",
+                mode.as_str(),
+                if ef == 0 {
+                    "default".to_owned()
+                } else {
+                    ef.to_string()
+                },
+                ms(p50),
+                ms(p99)
             );
+            if mode == SearchMode::Vector {
+                let mut overlap = 0usize;
+                let mut n = 0usize;
+                for (q, exact) in qs.iter().zip(&exact_top) {
+                    let ann: Vec<String> = index
+                        .search(q)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|h| h.chunk_id)
+                        .collect();
+                    overlap += exact.iter().filter(|id| ann.contains(id)).count();
+                    n += exact.len();
+                }
+                recalls.push((ef, overlap as f64 / n.max(1) as f64));
+            }
         }
+    }
+    println!("\nIVF_HNSW_SQ build: {:.1} s", build.as_secs_f64());
+    for (ef, r) in recalls {
+        println!("vector top-10 recall against exact search, ef {ef}: {r:.3}");
     }
 }

@@ -26,6 +26,9 @@ use crate::types::{
 /// Default row count from which an IVF_HNSW_SQ vector index is built.
 pub const DEFAULT_VECTOR_INDEX_MIN_ROWS: usize = 10_000;
 
+/// Default HNSW search breadth (`ef`) for vector queries once the vector index exists.
+pub const DEFAULT_ANN_EF: usize = 400;
+
 /// Default number of rows not yet covered by an index that triggers an index refresh.
 pub const DEFAULT_REFRESH_MIN_UNINDEXED_ROWS: usize = 1_000;
 
@@ -42,6 +45,11 @@ pub struct IndexConfig {
     /// Build the vector index once the table holds this many rows; below it, vector
     /// search is an exact scan (which is both exact and fast enough for small tables).
     pub vector_index_min_rows: usize,
+    /// HNSW candidate list size (`ef`) per vector query when the index exists (at least the
+    /// number of candidates asked for). Higher: better recall, slower. On the 100k
+    /// synthetic benchmark, top-10 recall against exact search was 0.35 / 0.53 / 0.68 /
+    /// 0.82 at ef = 40 / 100 / 200 / 400 (vector p50 8.2 → 10.3 ms).
+    pub ann_ef: usize,
     /// After a write, refresh the indexes (`optimize`) once any of them leaves this many
     /// rows uncovered. Uncovered rows are still found (LanceDB scans them flat), this only
     /// bounds the flat part. `1` refreshes after every write.
@@ -61,6 +69,7 @@ impl IndexConfig {
             table: "chunks".to_owned(),
             dim,
             vector_index_min_rows: DEFAULT_VECTOR_INDEX_MIN_ROWS,
+            ann_ef: DEFAULT_ANN_EF,
             refresh_min_unindexed_rows: DEFAULT_REFRESH_MIN_UNINDEXED_ROWS,
             read_consistency: None,
             storage_options: Vec::new(),
@@ -382,7 +391,10 @@ impl ChunkIndex {
     /// - when an index leaves [`IndexConfig::refresh_min_unindexed_rows`] rows uncovered:
     ///   `optimize` the indexes (new rows are merged in; no retraining).
     async fn maintain(&self, table: &Table) -> Result<()> {
-        let rows = table.count_rows(None).await.map_err(self.err("count rows"))?;
+        let rows = table
+            .count_rows(None)
+            .await
+            .map_err(self.err("count rows"))?;
         if rows == 0 {
             return Ok(());
         }
@@ -462,7 +474,10 @@ impl ChunkIndex {
 
     async fn index_status_of(&self, table: &Table) -> Result<IndexStatus> {
         let mut status = IndexStatus {
-            rows: table.count_rows(None).await.map_err(self.err("count rows"))?,
+            rows: table
+                .count_rows(None)
+                .await
+                .map_err(self.err("count rows"))?,
             ..IndexStatus::default()
         };
         for idx in table

@@ -44,8 +44,8 @@ mod types;
 
 pub use error::{IndexError, Result};
 pub use index::{
-    ChunkIndex, DEFAULT_REFRESH_MIN_UNINDEXED_ROWS, DEFAULT_VECTOR_INDEX_MIN_ROWS, IndexConfig,
-    IndexStatus,
+    ChunkIndex, DEFAULT_ANN_EF, DEFAULT_REFRESH_MIN_UNINDEXED_ROWS, DEFAULT_VECTOR_INDEX_MIN_ROWS,
+    IndexConfig, IndexStatus,
 };
 pub use scan::scan_files_for;
 pub use types::{

@@ -73,3 +73,25 @@ fn scan_file(path: &Path, finder: &memchr::memmem::Finder<'_>, len: usize) -> Re
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::scan_files_for;
+
+    #[test]
+    fn finds_needles_across_block_boundaries_and_in_subdirectories() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        // The needle straddles the 1 MiB read block.
+        let mut data = vec![b'.'; (1 << 20) - 3];
+        data.extend_from_slice(b"canary-xyz");
+        data.extend_from_slice(&[b'.'; 100]);
+        std::fs::write(sub.join("f.bin"), &data).unwrap();
+        assert!(scan_files_for(dir.path(), b"canary-xyz").unwrap());
+        assert!(!scan_files_for(dir.path(), b"canary-abc").unwrap());
+        assert!(scan_files_for(dir.path(), b"...").unwrap());
+    }
+}

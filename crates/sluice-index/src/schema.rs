@@ -253,13 +253,13 @@ impl<'a> Columns<'a> {
     pub(crate) fn vector(&self, i: usize) -> Result<Vec<f32>> {
         let list = self.get::<FixedSizeListArray>(col::VECTOR)?;
         let row = list.value(i);
-        let values = row
-            .as_any()
-            .downcast_ref::<Float32Array>()
-            .ok_or_else(|| IndexError::ResultShape {
-                uri: self.uri.to_owned(),
-                column: col::VECTOR,
-            })?;
+        let values =
+            row.as_any()
+                .downcast_ref::<Float32Array>()
+                .ok_or_else(|| IndexError::ResultShape {
+                    uri: self.uri.to_owned(),
+                    column: col::VECTOR,
+                })?;
         Ok(values.values().to_vec())
     }
 }

@@ -82,7 +82,10 @@ pub(crate) async fn search(index: &ChunkIndex, q: &Query) -> Result<Vec<Hit>> {
 
     let vector_leg = async {
         match (vector_limit, &q.vector) {
-            (Some(limit), Some(v)) => vector_leg(&table, uri, v, &filter, limit).await,
+            (Some(limit), Some(v)) => {
+                let ef = index.config().ann_ef.max(limit);
+                vector_leg(&table, uri, v, &filter, limit, ef).await
+            }
             _ => Ok(Vec::new()),
         }
     };
@@ -196,6 +199,7 @@ async fn vector_leg(
     v: &[f32],
     filter: &str,
     limit: usize,
+    ef: usize,
 ) -> Result<Vec<Row>> {
     let err = |e| lance_err(uri, "vector search", e);
     let batches: Vec<RecordBatch> = table
@@ -204,6 +208,7 @@ async fn vector_leg(
         .map_err(err)?
         .column(col::VECTOR)
         .distance_type(DistanceType::Cosine)
+        .ef(ef) // HNSW only; ignored by an exact scan
         .only_if(filter)
         .limit(limit)
         .select(Select::columns(HIT_COLUMNS))

@@ -154,14 +154,25 @@ async fn killed_writer_leaves_each_document_old_or_new() {
         for (doc, (hashes, count, gens)) in &snap {
             assert_eq!(hashes.len(), 1, "{doc} mixes versions: {hashes:?}");
             let stored_gen: usize = hashes[0].trim_start_matches("gen").parse().unwrap();
-            assert_eq!(*count, 40 + stored_gen, "{doc}: chunk count of another version");
-            assert_eq!(gens, &vec![stored_gen.to_string()], "{doc}: texts of another version");
+            assert_eq!(
+                *count,
+                40 + stored_gen,
+                "{doc}: chunk count of another version"
+            );
+            assert_eq!(
+                gens,
+                &vec![stored_gen.to_string()],
+                "{doc}: texts of another version"
+            );
         }
         let changed = snap.values().filter(|(h, _, _)| h[0] != "gen0").count();
         changed_total += changed;
         eprintln!("kill after {delay_ms} ms: {changed} of {DOCS} documents at a newer version");
     }
-    assert!(changed_total > 0, "the child never committed: kills too early");
+    assert!(
+        changed_total > 0,
+        "the child never committed: kills too early"
+    );
 
     // The table still works for writes and search after the kills.
     let index = open(dir.path()).await;

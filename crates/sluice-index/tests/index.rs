@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::{DIM, all_collections, chunks, embed, load_corpus, meta, open, open_with};
 use sluice_index::{
-    ChunkIndex, ChunkStore, CollectionStats, IndexConfig, IndexError, Query, Retriever,
-    SearchMode, UpsertOutcome, scan_files_for,
+    ChunkIndex, ChunkStore, CollectionStats, IndexConfig, IndexError, Query, Retriever, SearchMode,
+    UpsertOutcome, scan_files_for,
 };
 
 fn q(text: &str, colls: &[&str]) -> Query {
@@ -54,7 +54,10 @@ async fn upsert_replace_unchanged_delete() {
             removed: 0
         }
     );
-    assert_eq!(index.document_hash("d1").await.unwrap().as_deref(), Some("h1"));
+    assert_eq!(
+        index.document_hash("d1").await.unwrap().as_deref(),
+        Some("h1")
+    );
     assert_eq!(index.count_chunks().await.unwrap(), 3);
 
     // Same hash and policy: skipped, nothing written.
@@ -75,7 +78,10 @@ async fn upsert_replace_unchanged_delete() {
         }
     );
     assert_eq!(index.count_chunks().await.unwrap(), 2);
-    assert_eq!(index.document_hash("d1").await.unwrap().as_deref(), Some("h2"));
+    assert_eq!(
+        index.document_hash("d1").await.unwrap().as_deref(),
+        Some("h2")
+    );
     let mut texts = doc_chunk_texts(&index, "d1", "alpha").await;
     texts.sort();
     assert_eq!(
@@ -91,7 +97,12 @@ async fn upsert_replace_unchanged_delete() {
         UpsertOutcome::Written { chunks: 2, .. }
     ));
     assert_eq!(
-        index.stored_document("d1").await.unwrap().unwrap().policy_version,
+        index
+            .stored_document("d1")
+            .await
+            .unwrap()
+            .unwrap()
+            .policy_version,
         "p2"
     );
 
@@ -104,11 +115,17 @@ async fn upsert_replace_unchanged_delete() {
     assert_eq!(index.document_hash("d1").await.unwrap(), None);
     assert_eq!(index.count_chunks().await.unwrap(), 1);
     assert_eq!(index.delete_document("d1").await.unwrap(), 0);
-    assert_eq!(index.document_hash("d2").await.unwrap().as_deref(), Some("x"));
+    assert_eq!(
+        index.document_hash("d2").await.unwrap().as_deref(),
+        Some("x")
+    );
 
     // An upsert with no chunks removes the document.
     assert!(matches!(
-        index.upsert_document(&meta("d2", "hr", "y"), &[]).await.unwrap(),
+        index
+            .upsert_document(&meta("d2", "hr", "y"), &[])
+            .await
+            .unwrap(),
         UpsertOutcome::Written {
             chunks: 0,
             removed: 1
@@ -245,7 +262,10 @@ async fn vector_fts_and_hybrid_modes() {
                 assert_eq!(hits[0].score, hits[0].similarity.unwrap());
             }
             SearchMode::Fts => {
-                assert!(hits.iter().all(|h| h.bm25.is_some() && h.fts_rank.is_some()));
+                assert!(
+                    hits.iter()
+                        .all(|h| h.bm25.is_some() && h.fts_rank.is_some())
+                );
                 assert!(hits.iter().all(|h| h.vector_rank.is_none()));
             }
             SearchMode::Hybrid => {
@@ -296,8 +316,9 @@ async fn score_floor_returns_nothing_for_unrelated_questions() {
             .await
             .unwrap();
         assert!(!on_topic.is_empty(), "{mode:?}");
-        assert!(on_topic.iter().all(|h| h.bm25.is_some()
-            || h.similarity.unwrap() >= sluice_index::DEFAULT_SCORE_FLOOR));
+        assert!(on_topic.iter().all(
+            |h| h.bm25.is_some() || h.similarity.unwrap() >= sluice_index::DEFAULT_SCORE_FLOOR
+        ));
     }
     // Without a floor, vector search always returns the nearest chunks.
     let unfloored = index
@@ -338,9 +359,30 @@ async fn new_rows_are_found_before_any_index_refresh() {
 
 fn synthetic(i: usize) -> String {
     const WORDS: &[&str] = &[
-        "ledger", "audit", "payroll", "forecast", "vendor", "contract", "renewal", "margin",
-        "invoice", "budget", "pipeline", "deploy", "cluster", "latency", "backup", "restore",
-        "hiring", "onboarding", "benefits", "pension", "travel", "expense", "tax", "compliance",
+        "ledger",
+        "audit",
+        "payroll",
+        "forecast",
+        "vendor",
+        "contract",
+        "renewal",
+        "margin",
+        "invoice",
+        "budget",
+        "pipeline",
+        "deploy",
+        "cluster",
+        "latency",
+        "backup",
+        "restore",
+        "hiring",
+        "onboarding",
+        "benefits",
+        "pension",
+        "travel",
+        "expense",
+        "tax",
+        "compliance",
     ];
     let mut x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut words = vec![format!("item{i}")];
@@ -463,7 +505,9 @@ async fn bad_input_is_rejected_without_leaking_text() {
     let mut nan = chunks(&["x"]);
     nan[0].vector[0] = f32::NAN;
     assert!(matches!(
-        index.upsert_document(&meta("d", "finance", "h"), &nan).await,
+        index
+            .upsert_document(&meta("d", "finance", "h"), &nan)
+            .await,
         Err(IndexError::BadVector { .. })
     ));
 

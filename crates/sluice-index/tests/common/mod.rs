@@ -6,8 +6,8 @@ use sluice_index::{ChunkIndex, ChunkInput, DocumentMeta, IndexConfig};
 pub const DIM: usize = 384;
 
 const STOP: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "in", "is", "it",
-    "of", "on", "or", "our", "the", "to", "was", "we", "what", "when", "which", "who", "with",
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "in", "is", "it", "of",
+    "on", "or", "our", "the", "to", "was", "we", "what", "when", "which", "who", "with",
 ];
 
 fn fnv(s: &str, seed: u64) -> u64 {
