@@ -605,6 +605,10 @@ impl ChunkStore for ChunkIndex {
         Ok(self.stored_document(doc_id).await?.map(|s| s.content_hash))
     }
 
+    async fn stored(&self, doc_id: &str) -> Result<Option<StoredDocument>> {
+        self.stored_document(doc_id).await
+    }
+
     async fn list_collections(&self) -> Result<Vec<CollectionStats>> {
         let Some(table) = self.table().await? else {
             return Ok(Vec::new());

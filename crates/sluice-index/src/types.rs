@@ -223,6 +223,9 @@ pub trait ChunkStore: Send + Sync {
     /// The content hash stored for a document, if it is in the index.
     async fn document_hash(&self, doc_id: &str) -> Result<Option<String>>;
 
+    /// The content hash and policy version stored for a document, if it is in the index.
+    async fn stored(&self, doc_id: &str) -> Result<Option<StoredDocument>>;
+
     /// Collections with their document and chunk counts, sorted by name.
     async fn list_collections(&self) -> Result<Vec<CollectionStats>>;
 }

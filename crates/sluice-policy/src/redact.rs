@@ -61,6 +61,48 @@ pub struct Redaction {
     pub findings: Vec<Finding>,
     /// Set when a finding's action is `block`: the first such rule.
     pub blocked: Option<Blocked>,
+    /// For each finding (same order), the byte range its rendering occupies in `text`.
+    pub output_spans: Vec<std::ops::Range<usize>>,
+}
+
+impl Redaction {
+    /// The part of the redacted text that corresponds to `range` of the input. A finding cut
+    /// by either end is taken whole (its replacement is included), so a value split across
+    /// two slices is never left half-visible in either.
+    pub fn slice_for(&self, range: std::ops::Range<usize>) -> &str {
+        let (lo, hi) = (range.start, range.end);
+        let mut start_done = false;
+        let mut out_start = 0usize;
+        let mut out_end = None;
+        // `delta` = output offset minus input offset after the findings seen so far.
+        let mut delta: isize = 0;
+        for (f, o) in self.findings.iter().zip(&self.output_spans) {
+            if !start_done {
+                if lo < f.start {
+                    out_start = (lo as isize + delta) as usize;
+                    start_done = true;
+                } else if lo < f.end {
+                    out_start = o.start;
+                    start_done = true;
+                }
+            }
+            if hi <= f.start {
+                out_end = Some((hi as isize + delta) as usize);
+                break;
+            }
+            if hi < f.end {
+                out_end = Some(o.end);
+                break;
+            }
+            delta = o.end as isize - f.end as isize;
+        }
+        if !start_done {
+            out_start = (lo as isize + delta) as usize;
+        }
+        let end = out_end.unwrap_or((hi as isize + delta) as usize);
+        let end = end.min(self.text.len()).max(out_start);
+        self.text.get(out_start..end).unwrap_or("")
+    }
 }
 
 /// A policy plus the runtime key: what applies actions. Cheap to clone.
@@ -97,6 +139,7 @@ impl Redactor {
         let mut out = String::with_capacity(text.len());
         let mut findings = Vec::with_capacity(scan.found.len());
         let mut blocked = None;
+        let mut output_spans = Vec::with_capacity(scan.found.len());
         let end = self.apply(
             text,
             &view,
@@ -106,12 +149,14 @@ impl Redactor {
             &mut out,
             &mut findings,
             &mut blocked,
+            Some(&mut output_spans),
         );
         out.push_str(&text[end..]);
         Redaction {
             text: out,
             findings,
             blocked,
+            output_spans,
         }
     }
 
@@ -138,6 +183,7 @@ impl Redactor {
         out: &mut String,
         findings: &mut Vec<Finding>,
         blocked: &mut Option<Blocked>,
+        mut output_spans: Option<&mut Vec<std::ops::Range<usize>>>,
     ) -> usize {
         let mut pos = 0;
         for c in found {
@@ -152,6 +198,7 @@ impl Redactor {
             }
             let original = &text[s..e];
             out.push_str(&text[pos..s]);
+            let out_start = out.len();
             // Tokens are computed on the normalised value so that a value hidden with
             // zero-width characters gets the same pseudonym as the plain one.
             let normalised = &view.as_str()[c.start..c.end];
@@ -162,6 +209,9 @@ impl Redactor {
                 out.push_str(original);
             }
             pos = e;
+            if let Some(spans) = output_spans.as_deref_mut() {
+                spans.push(out_start..out.len());
+            }
             if action == Action::Block && blocked.is_none() {
                 *blocked = Some(Blocked {
                     rule: det.id.clone(),

@@ -114,6 +114,7 @@ impl StreamRedactor {
             &mut out,
             &mut self.findings,
             &mut blocked,
+            None,
         );
         out.push_str(&self.buf[end..orig_cut]);
         if let Some(b) = blocked {

@@ -199,3 +199,47 @@ fn prompt_boundary_blocks_pasted_secrets() {
     let b = out.blocked.expect("a pasted secret blocks the prompt");
     assert!(b.rule.contains("aws"), "{}", b.rule);
 }
+
+/// Chunks are cut out of the whole-document redaction with `Redaction::slice_for`; a value
+/// cut by a chunk boundary must not be half-visible in either chunk.
+#[test]
+fn slices_of_a_redaction_never_show_a_planted_value() {
+    let r = default_policy();
+    let m = manifest();
+    let mut files: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in &m.planted {
+        files.entry(&p.file).or_default().push(&p.value);
+    }
+    for (file, values) in files {
+        let text = std::fs::read_to_string(repo().join("corpora").join(file)).expect("read");
+        let out = r.redact(&text, Boundary::Ingest);
+        assert_eq!(out.slice_for(0..text.len()), out.text, "{file}: whole slice");
+        for width in [5usize, 17, 64, 301] {
+            let mut start = 0;
+            while start < text.len() {
+                let mut end = (start + width).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                let slice = out.slice_for(start..end);
+                for v in &values {
+                    assert!(!slice.contains(*v), "{file}: a value shows in a slice");
+                    // The piece of a value that this slice cuts out must not show either,
+                    // unless that piece is ordinary text found elsewhere in the output.
+                    let Some(vs) = text.find(*v) else { continue };
+                    let (a, b) = (start.max(vs), end.min(vs + v.len()));
+                    if b > a + 6 && text.is_char_boundary(a) && text.is_char_boundary(b) {
+                        let piece = &text[a..b];
+                        if slice.contains(piece) {
+                            assert!(
+                                out.text.contains(piece),
+                                "{file}: part of a value shows in a slice"
+                            );
+                        }
+                    }
+                }
+                start = end;
+            }
+        }
+    }
+}

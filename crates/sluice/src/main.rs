@@ -6,9 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ask_cmd;
 mod audit_cmd;
+mod ingest_cmd;
 mod policy_cmd;
 mod redact_cmd;
+mod stack;
 
 /// Sluice: a privacy-guarded local RAG and data-boundary gateway.
 #[derive(Parser)]
@@ -35,6 +38,12 @@ enum Command {
     },
     /// Verify, query and export the audit log.
     Audit(audit_cmd::AuditArgs),
+    /// Ingest documents (md, txt, html, pdf, docx) into a collection, through the ingest policy.
+    Ingest(ingest_cmd::IngestArgs),
+    /// Search a collection (hybrid: vector + BM25).
+    Search(ingest_cmd::SearchArgs),
+    /// Answer a question from a collection with the local model, with citations.
+    Ask(ask_cmd::AskArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +53,9 @@ fn main() -> ExitCode {
         Command::Scan(args) => redact_cmd::scan(args),
         Command::Policy { command } => policy_cmd::run(command),
         Command::Audit(args) => audit_cmd::run(args, &cli.data_dir),
+        Command::Ingest(args) => ingest_cmd::ingest(args, &cli.data_dir),
+        Command::Search(args) => ingest_cmd::search(args, &cli.data_dir),
+        Command::Ask(args) => ask_cmd::ask(args, &cli.data_dir),
     };
     match result {
         Ok(code) => code,

@@ -136,39 +136,12 @@ fn report_invalid(dir: &Path, e: &PolicyError) -> ExitCode {
 /// Reads every `*.toml` under `dir` and compiles the set. The outer error is IO; the inner
 /// one is the policy's own validation.
 pub fn load_dir(dir: &Path) -> Result<Result<Policy, PolicyError>> {
-    let mut sources = Vec::new();
-    collect(dir, dir, &mut sources)
-        .with_context(|| format!("reading policy folder {}", dir.display()))?;
-    Ok(Policy::compile(&sources))
+    Ok(sluice_rag::policy_files::load_dir(dir)?)
 }
 
 /// Loads a policy folder or fails with every problem listed.
 pub fn load_policy(dir: &Path) -> Result<Policy> {
     load_dir(dir)?.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
-}
-
-// A recursive read_dir is a dozen lines; walkdir would add a dependency for no gain here.
-fn collect(root: &Path, dir: &Path, out: &mut Vec<PolicySource>) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            collect(root, &path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            let rel = path.strip_prefix(root).unwrap_or(&path);
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            out.push(PolicySource { path: rel, text });
-        }
-    }
-    Ok(())
 }
 
 /// The key for pseudonymize/hash actions: `SLUICE_PSEUDONYM_KEY` (any string), or a random

@@ -1,0 +1,544 @@
+//! The ingestion pipeline: files → text → chunks → ingest boundary → embeddings → index.
+//!
+//! Order matters for privacy: the ingest policy runs over the **whole document** before
+//! anything is embedded or stored, and each chunk is cut out of that redacted text with
+//! [`sluice_policy::Redaction::slice_for`], so a value that straddles a chunk boundary (a
+//! PEM block split across chunks) is replaced in both chunks, never half-stored.
+//!
+//! Each document is one atomic upsert in the index; an interrupted run leaves every document
+//! either in its old or its new version, and running it again skips what is unchanged
+//! (same content hash and policy version) and finishes the rest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sluice_embed::Embedder;
+use sluice_index::{ChunkInput, ChunkStore, DocumentMeta, UpsertOutcome};
+use sluice_ingest::{ChunkConfig, Format};
+use sluice_policy::{Boundary, Redactor};
+
+use crate::error::IngestError;
+
+/// Settings of an ingestion run.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Files larger than this are refused without being read.
+    pub max_file_bytes: u64,
+    /// Chunking budget.
+    pub chunk: ChunkConfig,
+    /// Chunks per embedding call.
+    pub embed_batch: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 64 * 1024 * 1024,
+            chunk: ChunkConfig::default(),
+            embed_batch: 32,
+        }
+    }
+}
+
+/// A file found under an input path.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Where it is on disk.
+    pub path: PathBuf,
+    /// The path stored in the index and shown in citations: relative to the folder given
+    /// on the command line (or the file name, for a file given directly).
+    pub source_path: String,
+    /// Size in bytes, when known.
+    pub size: u64,
+}
+
+/// What ingesting one file did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileOutcome {
+    /// A new document.
+    Added,
+    /// A changed document (or a new policy version): its old chunks were replaced.
+    Updated,
+    /// Same content and policy version as stored: nothing done.
+    Unchanged,
+}
+
+/// The report for one file.
+#[derive(Debug, Serialize)]
+pub struct FileReport {
+    /// The source path (as stored).
+    pub source_path: String,
+    /// The document id.
+    pub doc_id: String,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Chunks written (0 when unchanged or failed).
+    pub chunks: usize,
+    /// Entity type → count of findings at the ingest boundary (never values).
+    pub findings: BTreeMap<String, usize>,
+    /// What happened, or why it failed.
+    #[serde(serialize_with = "ser_outcome")]
+    pub outcome: Result<FileOutcome, IngestError>,
+}
+
+fn ser_outcome<S: serde::Serializer>(
+    o: &Result<FileOutcome, IngestError>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match o {
+        Ok(v) => v.serialize(s),
+        Err(e) => s.serialize_str(&format!("failed: {e}")),
+    }
+}
+
+/// Totals of a run.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IngestSummary {
+    /// New documents.
+    pub added: usize,
+    /// Replaced documents.
+    pub updated: usize,
+    /// Skipped, unchanged documents.
+    pub unchanged: usize,
+    /// Files that failed.
+    pub failed: usize,
+    /// Files in folders skipped for their type (not an error).
+    pub skipped: usize,
+    /// Chunks written.
+    pub chunks: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+impl IngestSummary {
+    /// Counts one report.
+    pub fn add(&mut self, r: &FileReport) {
+        self.bytes += r.bytes;
+        self.chunks += r.chunks;
+        match &r.outcome {
+            Ok(FileOutcome::Added) => self.added += 1,
+            Ok(FileOutcome::Updated) => self.updated += 1,
+            Ok(FileOutcome::Unchanged) => self.unchanged += 1,
+            Err(_) => self.failed += 1,
+        }
+    }
+}
+
+/// Progress callbacks of [`Ingestor::ingest_files`].
+pub trait Progress: Send + Sync {
+    /// A file is done (or failed).
+    fn file_done(&self, report: &FileReport);
+}
+
+impl Progress for () {
+    fn file_done(&self, _: &FileReport) {}
+}
+
+/// The stable id of a document: a hash of its collection and source path, so the same file
+/// ingested again into the same collection replaces itself.
+pub fn doc_id(collection: &str, source_path: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(collection.as_bytes());
+    h.update([0]);
+    h.update(source_path.as_bytes());
+    hex::encode(&h.finalize()[..16])
+}
+
+/// Walks the inputs. Folders are walked recursively (hidden entries skipped, symlinks
+/// followed only when they stay inside the folder); files of types Sluice does not read are
+/// skipped in folders but a failure when named directly. Returns the files and the failures
+/// found while walking, plus the count of skipped files.
+pub fn discover(inputs: &[PathBuf]) -> (Vec<SourceFile>, Vec<(String, IngestError)>, usize) {
+    let mut files = Vec::new();
+    let mut failures = Vec::new();
+    let mut skipped = 0;
+    for input in inputs {
+        let meta = match std::fs::metadata(input) {
+            Ok(m) => m,
+            Err(e) => {
+                failures.push((input.display().to_string(), IngestError::Unreadable(e)));
+                continue;
+            }
+        };
+        if meta.is_file() {
+            let name = input
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| input.display().to_string());
+            files.push(SourceFile {
+                path: input.clone(),
+                source_path: name,
+                size: meta.len(),
+            });
+            continue;
+        }
+        let root = match std::fs::canonicalize(input) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push((input.display().to_string(), IngestError::Unreadable(e)));
+                continue;
+            }
+        };
+        let walker = walkdir::WalkDir::new(input)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let p = e
+                        .path()
+                        .map(|p| rel(input, p))
+                        .unwrap_or_else(|| input.display().to_string());
+                    let io = e
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("walk error"));
+                    failures.push((p, IngestError::Unreadable(io)));
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let source_path = rel(input, path);
+            let ft = entry.file_type();
+            let (is_file, size) = if ft.is_symlink() {
+                match std::fs::canonicalize(path) {
+                    Ok(target) if !target.starts_with(&root) => {
+                        failures.push((
+                            source_path,
+                            IngestError::SymlinkOutsideRoot {
+                                root: input.clone(),
+                            },
+                        ));
+                        continue;
+                    }
+                    Ok(target) => match std::fs::metadata(&target) {
+                        // A link to a folder inside the root: its files are walked there.
+                        Ok(m) if m.is_dir() => continue,
+                        Ok(m) => (m.is_file(), m.len()),
+                        Err(e) => {
+                            failures.push((source_path, IngestError::Unreadable(e)));
+                            continue;
+                        }
+                    },
+                    Err(e) => {
+                        failures.push((source_path, IngestError::Unreadable(e)));
+                        continue;
+                    }
+                }
+            } else if ft.is_dir() {
+                continue;
+            } else {
+                (
+                    ft.is_file(),
+                    entry.metadata().map(|m| m.len()).unwrap_or(0),
+                )
+            };
+            let supported = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| Format::from_extension(e).is_ok());
+            if !supported {
+                skipped += 1;
+                continue;
+            }
+            if !is_file {
+                failures.push((source_path, IngestError::NotAFile));
+                continue;
+            }
+            files.push(SourceFile {
+                path: path.to_path_buf(),
+                source_path,
+                size,
+            });
+        }
+    }
+    (files, failures, skipped)
+}
+
+fn rel(root: &Path, path: &Path) -> String {
+    let r = path.strip_prefix(root).unwrap_or(path);
+    r.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Runs documents through the ingest boundary into the index.
+#[derive(Clone)]
+pub struct Ingestor {
+    redactor: Redactor,
+    embedder: Arc<dyn Embedder>,
+    store: Arc<dyn ChunkStore>,
+    opts: IngestOptions,
+}
+
+/// A document after extraction, redaction and chunking, ready to embed.
+struct Prepared {
+    chunks: Vec<(std::ops::Range<u64>, String, String)>,
+    findings: BTreeMap<String, usize>,
+}
+
+impl Ingestor {
+    /// A pipeline with the given policy (its ingest boundary), embedder and store.
+    pub fn new(
+        redactor: Redactor,
+        embedder: Arc<dyn Embedder>,
+        store: Arc<dyn ChunkStore>,
+        opts: IngestOptions,
+    ) -> Self {
+        Self {
+            redactor,
+            embedder,
+            store,
+            opts,
+        }
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &IngestOptions {
+        &self.opts
+    }
+
+    /// Ingests files one after another into `collection`; a failure is reported and the run
+    /// goes on. Reports are in input order.
+    pub async fn ingest_files(
+        &self,
+        collection: &str,
+        files: &[SourceFile],
+        progress: &dyn Progress,
+    ) -> Vec<FileReport> {
+        let mut out = Vec::with_capacity(files.len());
+        for f in files {
+            let report = self.ingest_file(collection, f).await;
+            progress.file_done(&report);
+            out.push(report);
+        }
+        out
+    }
+
+    /// Ingests one file from disk.
+    pub async fn ingest_file(&self, collection: &str, f: &SourceFile) -> FileReport {
+        let id = doc_id(collection, &f.source_path);
+        let fail = |e: IngestError, bytes: u64| FileReport {
+            source_path: f.source_path.clone(),
+            doc_id: id.clone(),
+            bytes,
+            chunks: 0,
+            findings: BTreeMap::new(),
+            outcome: Err(e),
+        };
+        if f.size > self.opts.max_file_bytes {
+            return fail(
+                IngestError::TooLarge {
+                    size: f.size,
+                    limit: self.opts.max_file_bytes,
+                },
+                0,
+            );
+        }
+        let format = match f
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(Format::from_extension)
+        {
+            Some(Ok(fmt)) => fmt,
+            Some(Err(e)) => return fail(e.into(), 0),
+            None => {
+                return fail(
+                    sluice_ingest::ExtractError::Unsupported(String::new()).into(),
+                    0,
+                );
+            }
+        };
+        // Read at most limit + 1 bytes: the file may have grown since it was listed.
+        let bytes = match read_bounded(&f.path, self.opts.max_file_bytes).await {
+            Ok(b) => b,
+            Err(e) => return fail(e, 0),
+        };
+        self.ingest_bytes(collection, &f.source_path, bytes, format)
+            .await
+    }
+
+    /// Ingests one document given as bytes (uploads, tests).
+    pub async fn ingest_bytes(
+        &self,
+        collection: &str,
+        source_path: &str,
+        bytes: Vec<u8>,
+        format: Format,
+    ) -> FileReport {
+        let id = doc_id(collection, source_path);
+        let len = bytes.len() as u64;
+        let mut report = FileReport {
+            source_path: source_path.to_owned(),
+            doc_id: id.clone(),
+            bytes: len,
+            chunks: 0,
+            findings: BTreeMap::new(),
+            outcome: Ok(FileOutcome::Unchanged),
+        };
+        match self.ingest_inner(collection, source_path, &id, bytes, format).await {
+            Ok((outcome, chunks, findings)) => {
+                report.outcome = Ok(outcome);
+                report.chunks = chunks;
+                report.findings = findings;
+            }
+            Err(e) => report.outcome = Err(e),
+        }
+        report
+    }
+
+    async fn ingest_inner(
+        &self,
+        collection: &str,
+        source_path: &str,
+        id: &str,
+        bytes: Vec<u8>,
+        format: Format,
+    ) -> Result<(FileOutcome, usize, BTreeMap<String, usize>), IngestError> {
+        if bytes.len() as u64 > self.opts.max_file_bytes {
+            return Err(IngestError::TooLarge {
+                size: bytes.len() as u64,
+                limit: self.opts.max_file_bytes,
+            });
+        }
+        let content_hash = hex::encode(Sha256::digest(&bytes));
+        let policy_version = self.redactor.policy().version().to_owned();
+        let stored = self.store.stored(id).await?;
+        if let Some(s) = &stored
+            && s.content_hash == content_hash
+            && s.policy_version == policy_version
+        {
+            return Ok((FileOutcome::Unchanged, 0, BTreeMap::new()));
+        }
+
+        let redactor = self.redactor.clone();
+        let chunk_cfg = self.opts.chunk.clone();
+        let prepared = tokio::task::spawn_blocking(move || prepare(&redactor, &bytes, format, &chunk_cfg))
+            .await
+            .map_err(|e| IngestError::Internal(e.to_string()))??;
+
+        let mut inputs = Vec::with_capacity(prepared.chunks.len());
+        for batch in prepared.chunks.chunks(self.opts.embed_batch.max(1)) {
+            let texts: Vec<String> = batch
+                .iter()
+                .map(|(_, heading, text)| embed_text(heading, text))
+                .collect();
+            let embedder = self.embedder.clone();
+            let vectors = tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                embedder.embed(&refs)
+            })
+            .await
+            .map_err(|e| IngestError::Internal(e.to_string()))??;
+            for ((span, heading, text), vector) in batch.iter().zip(vectors) {
+                inputs.push(ChunkInput {
+                    span: span.clone(),
+                    heading_path: heading.clone(),
+                    text: text.clone(),
+                    vector,
+                });
+            }
+        }
+
+        let meta = DocumentMeta {
+            doc_id: id.to_owned(),
+            collection: collection.to_owned(),
+            source_path: source_path.to_owned(),
+            content_hash,
+            policy_version,
+            ingested_at_ms: now_ms(),
+        };
+        let n = inputs.len();
+        let outcome = match self.store.upsert_document(&meta, &inputs).await? {
+            UpsertOutcome::Unchanged => FileOutcome::Unchanged,
+            UpsertOutcome::Written { .. } if stored.is_some() => FileOutcome::Updated,
+            UpsertOutcome::Written { .. } => FileOutcome::Added,
+        };
+        Ok((outcome, n, prepared.findings))
+    }
+}
+
+/// What the embedder sees: the heading path gives a chunk its topic ("Backups > Retention").
+fn embed_text(heading: &str, text: &str) -> String {
+    if heading.is_empty() {
+        text.to_owned()
+    } else {
+        format!("{heading}\n{text}")
+    }
+}
+
+fn prepare(
+    redactor: &Redactor,
+    bytes: &[u8],
+    format: Format,
+    cfg: &ChunkConfig,
+) -> Result<Prepared, IngestError> {
+    let doc = sluice_ingest::extract(bytes, format)?;
+    let chunks = sluice_ingest::chunk(&doc, cfg);
+    let red = redactor.redact(&doc.text, Boundary::Ingest);
+    if let Some(b) = red.blocked {
+        return Err(IngestError::Blocked {
+            rule: b.rule,
+            entity: b.entity,
+        });
+    }
+    let mut findings = BTreeMap::new();
+    for f in &red.findings {
+        *findings.entry(f.entity.to_string()).or_insert(0) += 1;
+    }
+    // Heading paths are redacted on their own too: they are stored and shown in citations.
+    let mut headings: BTreeMap<&str, String> = BTreeMap::new();
+    let mut out = Vec::with_capacity(chunks.len());
+    for c in &chunks {
+        let text = red.slice_for(c.span.clone()).trim().to_owned();
+        if text.is_empty() {
+            continue;
+        }
+        let heading = headings
+            .entry(c.heading_path.as_str())
+            .or_insert_with(|| redactor.redact(&c.heading_path, Boundary::Ingest).text)
+            .clone();
+        out.push((c.span.start as u64..c.span.end as u64, heading, text));
+    }
+    Ok(Prepared {
+        chunks: out,
+        findings,
+    })
+}
+
+async fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, IngestError> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(IngestError::Unreadable)?;
+    let mut buf = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(IngestError::Unreadable)?;
+    if buf.len() as u64 > limit {
+        return Err(IngestError::TooLarge {
+            size: buf.len() as u64,
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,219 @@
+//! `sluice ask`: the guarded answer path from the command line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use futures::StreamExt;
+use sluice_embed::Embedder;
+use sluice_llm::{
+    GenerationParams, Generator, LocalModelConfig, MistralRsGenerator, OpenAiGenerator,
+    QueuedGenerator, UpstreamConfig,
+};
+use sluice_rag::{AnswerError, AnswerEvent, AnswerSettings, Answerer, AskRequest};
+
+use crate::ingest_cmd::Mode;
+use crate::stack::{StackArgs, runtime};
+
+/// `sluice ask`.
+#[derive(Args, Debug)]
+pub struct AskArgs {
+    /// The question (or use --question-file).
+    #[arg(required_unless_present = "question_file")]
+    question: Option<String>,
+    /// Read the question from a file (UTF-8).
+    #[arg(long, conflicts_with = "question")]
+    question_file: Option<PathBuf>,
+    /// Collections to answer from (repeat or comma-separate).
+    #[arg(long, short, required = true, value_delimiter = ',')]
+    collection: Vec<String>,
+    /// JSON output (answer, citations, findings per boundary, tokens, timings).
+    #[arg(long)]
+    json: bool,
+    /// Print the answer at the end instead of streaming it.
+    #[arg(long)]
+    no_stream: bool,
+    /// Sources to retrieve.
+    #[arg(long, short, default_value_t = 4)]
+    k: usize,
+    /// Retrieval legs.
+    #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
+    mode: Mode,
+    /// Most tokens to generate.
+    #[arg(long, default_value_t = 256)]
+    max_tokens: usize,
+    /// Sampling temperature (0 = greedy, reproducible).
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    /// Local GGUF model (default: <models>/SmolLM2-135M-Instruct.Q4_1.gguf).
+    #[arg(long, env = "SLUICE_LLM_MODEL")]
+    model: Option<PathBuf>,
+    /// Use an OpenAI-compatible upstream instead of the local model (e.g. http://127.0.0.1:11434/v1).
+    #[arg(long, env = "SLUICE_LLM_URL")]
+    llm_url: Option<String>,
+    /// Model name at the upstream.
+    #[arg(long, env = "SLUICE_LLM_UPSTREAM_MODEL", requires = "llm_url")]
+    llm_model: Option<String>,
+    /// Name of the environment variable that holds the upstream's API key.
+    #[arg(long, requires = "llm_url")]
+    llm_key_env: Option<String>,
+    #[command(flatten)]
+    stack: StackArgs,
+}
+
+/// Runs `sluice ask`.
+pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
+    let question = match (&args.question, &args.question_file) {
+        (Some(q), _) => q.clone(),
+        (None, Some(f)) => {
+            let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            match String::from_utf8(bytes) {
+                Ok(s) => s,
+                Err(e) => bail!(
+                    "{}: not UTF-8 text (invalid byte at offset {})",
+                    f.display(),
+                    e.utf8_error().valid_up_to()
+                ),
+            }
+        }
+        (None, None) => bail!("give a question or --question-file"),
+    };
+    let redactor = args.stack.redactor()?;
+    let embedder = args.stack.embedder()?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let generator = generator(&args).await?;
+        let index = args.stack.index(data_dir, embedder.dim()).await?;
+        let settings = AnswerSettings::default();
+        let answerer = Answerer::new(embedder as Arc<dyn Embedder>, index, generator, settings);
+        let mut req = AskRequest::question(question, args.collection.clone());
+        req.k = Some(args.k);
+        req.mode = Some(args.mode.into());
+        req.params = Some(GenerationParams {
+            max_tokens: args.max_tokens,
+            temperature: args.temperature,
+            ..GenerationParams::default()
+        });
+        let prepared = match answerer.prepare(&redactor, req).await {
+            Ok(p) => p,
+            Err(e) => return Ok(refuse(&e, args.json)),
+        };
+        let mut stream = std::pin::pin!(answerer.stream(&redactor, &prepared));
+        let live = !args.json && !args.no_stream;
+        let mut text = String::new();
+        let mut summary = None;
+        let mut stdout = std::io::stdout();
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(AnswerEvent::Delta(d)) => {
+                    if live {
+                        write!(stdout, "{d}")?;
+                        stdout.flush()?;
+                    }
+                    text.push_str(&d);
+                }
+                Ok(AnswerEvent::Done(s)) => summary = Some(s),
+                Err(e) => {
+                    if live {
+                        writeln!(stdout)?;
+                    }
+                    return Ok(refuse(&e, args.json));
+                }
+            }
+        }
+        let summary = summary.context("the answer stream ended without a summary")?;
+        let mut citations = prepared.citations.clone();
+        sluice_rag::answer::mark_cited(&mut citations, &text);
+        if args.json {
+            let out = serde_json::json!({
+                "answer": text,
+                "citations": citations,
+                "findings": {
+                    "prompt": prepared.prompt_findings,
+                    "context": prepared.context_findings,
+                    "response": summary.response_findings,
+                },
+                "model_called": summary.model_called,
+                "finish_reason": summary.finish_reason,
+                "usage": {"prompt_tokens": summary.prompt_tokens, "completion_tokens": summary.completion_tokens},
+                "timings_ms": summary.timings,
+                "policy_version": prepared.policy_version,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            if !live {
+                write!(stdout, "{text}")?;
+            }
+            writeln!(stdout)?;
+            if !citations.is_empty() {
+                writeln!(stdout, "\nSources:")?;
+                for c in &citations {
+                    let heading = if c.heading_path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", c.heading_path)
+                    };
+                    writeln!(
+                        stdout,
+                        "  [{}] {} [{}..{}]{}{}",
+                        c.n,
+                        c.source_path,
+                        c.span.start,
+                        c.span.end,
+                        heading,
+                        if c.cited { "" } else { " (not cited)" }
+                    )?;
+                }
+            }
+            let t = &summary.timings;
+            eprintln!(
+                "retrieval {:.0} ms, first token {}, total {:.0} ms, {} tokens",
+                t.retrieval_ms,
+                t.first_token_ms
+                    .map(|m| format!("{m:.0} ms"))
+                    .unwrap_or_else(|| "-".into()),
+                t.total_ms,
+                summary.completion_tokens
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn refuse(e: &AnswerError, json: bool) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}})
+        );
+    } else {
+        eprintln!("error: {e}");
+    }
+    match e {
+        AnswerError::Blocked { .. } => ExitCode::FAILURE,
+        _ => ExitCode::from(2),
+    }
+}
+
+async fn generator(args: &AskArgs) -> Result<Arc<dyn Generator>> {
+    let inner: Arc<dyn Generator> = if let Some(url) = &args.llm_url {
+        let model = args
+            .llm_model
+            .clone()
+            .context("--llm-model is needed with --llm-url")?;
+        Arc::new(OpenAiGenerator::new(UpstreamConfig {
+            api_key_env: args.llm_key_env.clone(),
+            ..UpstreamConfig::new(url.clone(), model)
+        })?)
+    } else {
+        let path = args
+            .model
+            .clone()
+            .unwrap_or_else(|| args.stack.models.join("SmolLM2-135M-Instruct.Q4_1.gguf"));
+        Arc::new(MistralRsGenerator::load(LocalModelConfig::new(path)).await?)
+    };
+    Ok(Arc::new(QueuedGenerator::new(inner, 1, 8)))
+}

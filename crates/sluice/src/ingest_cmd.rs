@@ -1,0 +1,266 @@
+//! `sluice ingest` and `sluice search`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use sluice_embed::Embedder;
+use sluice_index::{Query, Retriever, SearchMode};
+use sluice_policy::Boundary;
+use sluice_rag::{FileReport, IngestOptions, IngestSummary, Ingestor, Progress};
+
+use crate::stack::{StackArgs, runtime};
+
+/// `sluice ingest`.
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Files or folders to ingest (folders recursively; hidden entries skipped).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Collection the documents go into (the unit of access grants).
+    #[arg(long, short)]
+    collection: String,
+    /// Largest file accepted, in bytes (suffixes k, M, G allowed).
+    #[arg(long, default_value = "64M", value_parser = parse_size)]
+    max_file_size: u64,
+    /// Print one JSON report per file and a JSON summary instead of the progress bar.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    stack: StackArgs,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .map(|n| n * mult)
+        .map_err(|_| format!("`{s}` is not a size like 500k, 64M or 1G"))
+}
+
+struct Bar {
+    bar: ProgressBar,
+    started: Instant,
+    chunks: std::sync::atomic::AtomicUsize,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Progress for Bar {
+    fn file_done(&self, r: &FileReport) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let chunks = self.chunks.fetch_add(r.chunks, Relaxed) + r.chunks;
+        let bytes = self.bytes.fetch_add(r.bytes, Relaxed) + r.bytes;
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        if let Err(e) = &r.outcome {
+            self.bar
+                .println(format!("failed  {}: {e}", r.source_path));
+        }
+        self.bar.inc(1);
+        self.bar.set_message(format!(
+            "{chunks} chunks, {:.2} MB/s",
+            bytes as f64 / 1e6 / secs
+        ));
+    }
+}
+
+/// Runs `sluice ingest`.
+pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
+    let redactor = args.stack.redactor()?;
+    let embedder = args.stack.embedder()?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let index = args.stack.index(data_dir, embedder.dim()).await?;
+        let started = Instant::now();
+        let (files, walk_failures, skipped) = sluice_rag::discover(&args.paths);
+        let opts = IngestOptions {
+            max_file_bytes: args.max_file_size,
+            ..IngestOptions::default()
+        };
+        let ingestor = Ingestor::new(redactor, embedder, index.clone(), opts);
+        let mut summary = IngestSummary {
+            skipped,
+            ..IngestSummary::default()
+        };
+        let mut stderr = std::io::stderr();
+        for (path, e) in &walk_failures {
+            summary.failed += 1;
+            if args.json {
+                let line = serde_json::json!({"source_path": path, "outcome": format!("failed: {e}")});
+                println!("{line}");
+            } else {
+                writeln!(stderr, "failed  {path}: {e}")?;
+            }
+        }
+        let bar = Bar {
+            bar: if args.json {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::new(files.len() as u64)
+            },
+            started,
+            chunks: 0.into(),
+            bytes: 0.into(),
+        };
+        bar.bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} files  {msg}  [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.bar.enable_steady_tick(Duration::from_millis(200));
+        let reports = ingestor.ingest_files(&args.collection, &files, &bar).await;
+        bar.bar.finish_and_clear();
+        for r in &reports {
+            summary.add(r);
+            if args.json {
+                println!("{}", serde_json::to_string(r)?);
+            }
+        }
+        // New rows past the threshold get (or refresh) the vector index now, not at query time.
+        index.refresh_indexes().await?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        if args.json {
+            println!("{}", serde_json::json!({ "summary": summary }));
+        } else {
+            let mb = summary.bytes as f64 / 1e6;
+            println!(
+                "{}: {} added, {} updated, {} unchanged, {} failed, {} skipped (type) — {} chunks, {:.2} MB in {:.1} s ({:.2} MB/s, {:.1} chunks/s)",
+                args.collection,
+                summary.added,
+                summary.updated,
+                summary.unchanged,
+                summary.failed,
+                summary.skipped,
+                summary.chunks,
+                mb,
+                summary.seconds,
+                mb / summary.seconds.max(1e-9),
+                summary.chunks as f64 / summary.seconds.max(1e-9),
+            );
+        }
+        Ok(if summary.failed > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+/// Retrieval legs, as the CLI spells them.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Mode {
+    /// Vector + BM25, fused with RRF.
+    Hybrid,
+    /// Vector similarity only.
+    Vector,
+    /// BM25 only.
+    Fts,
+}
+
+impl From<Mode> for SearchMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Hybrid => SearchMode::Hybrid,
+            Mode::Vector => SearchMode::Vector,
+            Mode::Fts => SearchMode::Fts,
+        }
+    }
+}
+
+/// `sluice search`.
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// What to look for.
+    query: String,
+    /// Collections to search (repeat or comma-separate).
+    #[arg(long, short, required = true, value_delimiter = ',')]
+    collection: Vec<String>,
+    /// Number of results.
+    #[arg(long, short, default_value_t = 10)]
+    k: usize,
+    /// Retrieval legs.
+    #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
+    mode: Mode,
+    /// Cosine floor below which the query counts as off-topic (0 disables).
+    #[arg(long, default_value_t = sluice_index::DEFAULT_SCORE_FLOOR)]
+    min_score: f32,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    stack: StackArgs,
+}
+
+/// Runs `sluice search`.
+pub fn search(args: SearchArgs, data_dir: &Path) -> Result<ExitCode> {
+    let redactor = args.stack.redactor()?;
+    let q = redactor.redact(&args.query, Boundary::Prompt);
+    if let Some(b) = q.blocked {
+        eprintln!("refused: {b}");
+        return Ok(ExitCode::FAILURE);
+    }
+    let embedder = args.stack.embedder()?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let index = args.stack.index(data_dir, embedder.dim()).await?;
+        let started = Instant::now();
+        let vector = embedder
+            .embed(&[q.text.as_str()])?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("the embedder returned no vector"))?;
+        let floor = (args.min_score > 0.0).then_some(args.min_score);
+        let query = Query::new(q.text.clone(), vector, args.collection.clone())
+            .with_k(args.k.max(1))
+            .with_mode(args.mode.into())
+            .with_score_floor(floor);
+        let hits = index.search(&query).await?;
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        let out: Vec<_> = hits
+            .into_iter()
+            .map(|mut h| {
+                // Defence in depth: stored text is re-checked as context before display.
+                h.text = redactor.redact(&h.text, Boundary::Context).text;
+                h
+            })
+            .collect();
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "query": q.text, "took_ms": ms, "hits": out
+                }))?
+            );
+        } else if out.is_empty() {
+            println!("no results above the relevance floor ({ms:.0} ms)");
+        } else {
+            for (i, h) in out.iter().enumerate() {
+                let heading = if h.heading_path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", h.heading_path)
+                };
+                println!(
+                    "{:>2}. {} [{}..{}] score {:.4}{}",
+                    i + 1,
+                    h.source_path,
+                    h.span.start,
+                    h.span.end,
+                    h.score,
+                    heading
+                );
+                for line in h.text.lines().take(6) {
+                    println!("      {line}");
+                }
+            }
+            println!("({} results, {ms:.0} ms)", out.len());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,71 @@
+//! Opening the parts that the document commands share: policy, embedder, index, model.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use sluice_embed::{BertEmbedder, EmbedConfig};
+use sluice_index::{ChunkIndex, IndexConfig};
+use sluice_policy::Redactor;
+
+/// Where the policy, models and index are.
+#[derive(Args, Debug, Clone)]
+pub struct StackArgs {
+    /// Policy folder.
+    #[arg(long, env = "SLUICE_POLICY", default_value = "policies")]
+    pub policy: PathBuf,
+    /// Folder with the provisioned models (`make models`).
+    #[arg(long, env = "SLUICE_MODELS", default_value = "models")]
+    pub models: PathBuf,
+    /// LanceDB URI of the index (default: <data-dir>/lancedb; `s3://…` with the aws build).
+    #[arg(long, env = "SLUICE_INDEX_URI")]
+    pub index_uri: Option<String>,
+    /// Threads for the embedding model (default: all cores).
+    #[arg(long, env = "SLUICE_EMBED_THREADS")]
+    pub embed_threads: Option<usize>,
+}
+
+impl StackArgs {
+    /// The policy with the runtime pseudonym key.
+    pub fn redactor(&self) -> Result<Redactor> {
+        let policy = crate::policy_cmd::load_policy(&self.policy)?;
+        Ok(Redactor::new(Arc::new(policy), crate::policy_cmd::pseudonym_key()))
+    }
+
+    /// all-MiniLM-L6-v2 from the models folder.
+    pub fn embedder(&self) -> Result<Arc<BertEmbedder>> {
+        let cfg = EmbedConfig {
+            threads: self.embed_threads,
+            ..EmbedConfig::default()
+        };
+        Ok(Arc::new(BertEmbedder::load_default(&self.models, &cfg)?))
+    }
+
+    /// The index URI for `data_dir`.
+    pub fn index_uri(&self, data_dir: &Path) -> String {
+        self.index_uri
+            .clone()
+            .unwrap_or_else(|| data_dir.join("lancedb").display().to_string())
+    }
+
+    /// Opens (creating when needed) the chunk index.
+    pub async fn index(&self, data_dir: &Path, dim: usize) -> Result<Arc<ChunkIndex>> {
+        let uri = self.index_uri(data_dir);
+        if !uri.contains("://") {
+            std::fs::create_dir_all(&uri).with_context(|| format!("creating {uri}"))?;
+        }
+        let index = ChunkIndex::open(IndexConfig::new(uri.clone(), dim))
+            .await
+            .with_context(|| format!("opening the index at {uri}"))?;
+        Ok(Arc::new(index))
+    }
+}
+
+/// A multi-thread runtime for the async libraries (mistral.rs wants one).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
