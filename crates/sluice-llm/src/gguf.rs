@@ -1,5 +1,5 @@
 //! Reads a GGUF file's header (its key/value metadata) without loading the model, so
-//! that a wrong file fails with a clear [`LlmError::ModelFile`] before mistral.rs sees it,
+//! that a wrong file fails with a clear [`crate::LlmError::ModelFile`] before mistral.rs sees it,
 //! and so that the context length and the tokenizer come from the file itself.
 //!
 //! The format: magic `GGUF`, a `u32` version (2 and 3 use 64-bit counts; 1 is not

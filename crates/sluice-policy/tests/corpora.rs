@@ -213,7 +213,11 @@ fn slices_of_a_redaction_never_show_a_planted_value() {
     for (file, values) in files {
         let text = std::fs::read_to_string(repo().join("corpora").join(file)).expect("read");
         let out = r.redact(&text, Boundary::Ingest);
-        assert_eq!(out.slice_for(0..text.len()), out.text, "{file}: whole slice");
+        assert_eq!(
+            out.slice_for(0..text.len()),
+            out.text,
+            "{file}: whole slice"
+        );
         for width in [5usize, 17, 64, 301] {
             let mut start = 0;
             while start < text.len() {

@@ -74,13 +74,65 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "invoice", "vendor", "payment", "approval", "budget", "quarter", "deploy", "cluster",
-    "replica", "backup", "retention", "policy", "employee", "benefit", "travel", "expense",
-    "contract", "renewal", "customer", "escalation", "incident", "outage", "rollback",
-    "migration", "schema", "latency", "capacity", "roadmap", "milestone", "review", "audit",
-    "access", "credential", "rotation", "onboarding", "payroll", "relocation", "visa", "laptop",
-    "the", "and", "for", "with", "after", "before", "each", "team", "owner", "must", "should",
-    "within", "days", "weeks", "report", "ticket", "manager", "finance", "legal", "support",
+    "invoice",
+    "vendor",
+    "payment",
+    "approval",
+    "budget",
+    "quarter",
+    "deploy",
+    "cluster",
+    "replica",
+    "backup",
+    "retention",
+    "policy",
+    "employee",
+    "benefit",
+    "travel",
+    "expense",
+    "contract",
+    "renewal",
+    "customer",
+    "escalation",
+    "incident",
+    "outage",
+    "rollback",
+    "migration",
+    "schema",
+    "latency",
+    "capacity",
+    "roadmap",
+    "milestone",
+    "review",
+    "audit",
+    "access",
+    "credential",
+    "rotation",
+    "onboarding",
+    "payroll",
+    "relocation",
+    "visa",
+    "laptop",
+    "the",
+    "and",
+    "for",
+    "with",
+    "after",
+    "before",
+    "each",
+    "team",
+    "owner",
+    "must",
+    "should",
+    "within",
+    "days",
+    "weeks",
+    "report",
+    "ticket",
+    "manager",
+    "finance",
+    "legal",
+    "support",
 ];
 
 fn paragraph(rng: &mut Rng, words: usize) -> String {
@@ -103,9 +155,14 @@ fn generated_doc(rng: &mut Rng, target: usize) -> String {
     let mut n = 0;
     while s.len() < target {
         n += 1;
-        s.push_str(&format!("## Section {n}: {} {}\n\n", rng.pick(WORDS), rng.pick(WORDS)));
+        s.push_str(&format!(
+            "## Section {n}: {} {}\n\n",
+            rng.pick(WORDS),
+            rng.pick(WORDS)
+        ));
         for _ in 0..3 {
-            s.push_str(&paragraph(rng, 60 + (rng.next() % 60) as usize));
+            let words = 60 + (rng.next() % 60) as usize;
+            s.push_str(&paragraph(rng, words));
             s.push_str("\n\n");
         }
     }
@@ -115,7 +172,12 @@ fn generated_doc(rng: &mut Rng, target: usize) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let embedder = embedder();
-    println!("== machine: {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "== machine: {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
 
     // 1. corpora ingest.
     let tmp = tempfile::tempdir().unwrap();
@@ -176,7 +238,11 @@ async fn main() {
     }
     let mut refused = 0;
     for q in &qa.off_topic {
-        let v = embedder.embed(&[q.question.as_str()]).unwrap().pop().unwrap();
+        let v = embedder
+            .embed(&[q.question.as_str()])
+            .unwrap()
+            .pop()
+            .unwrap();
         let hits = index
             .search(&Query::new(q.question.clone(), v, vec!["demo".into()]))
             .await
@@ -185,7 +251,11 @@ async fn main() {
     }
     let mut answered = 0;
     for q in &qa.question {
-        let v = embedder.embed(&[q.question.as_str()]).unwrap().pop().unwrap();
+        let v = embedder
+            .embed(&[q.question.as_str()])
+            .unwrap()
+            .pop()
+            .unwrap();
         let hits = index
             .search(&Query::new(q.question.clone(), v, vec!["demo".into()]))
             .await
@@ -209,7 +279,8 @@ async fn main() {
     let mut total = 0;
     let mut i = 0;
     while total < mb * 1_000_000 {
-        let d = generated_doc(&mut rng, 20_000 + (rng.next() % 40_000) as usize);
+        let size = 20_000 + (rng.next() % 40_000) as usize;
+        let d = generated_doc(&mut rng, size);
         total += d.len();
         std::fs::write(gen_dir.join(format!("doc{i:05}.md")), d).unwrap();
         i += 1;
@@ -249,7 +320,11 @@ async fn main() {
         let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
         base.extend(embedder.embed(&refs).unwrap());
     }
-    println!("embedded {} base chunks in {:.1} s", base.len(), t.elapsed().as_secs_f64());
+    println!(
+        "embedded {} base chunks in {:.1} s",
+        base.len(),
+        t.elapsed().as_secs_f64()
+    );
     let collections = ["finance", "hr", "engineering", "legal", "sales"];
     let per_doc = 10;
     let t = Instant::now();
@@ -305,7 +380,11 @@ async fn main() {
         let v = embedder.embed(&[q.as_str()]).unwrap().pop().unwrap();
         let t2 = Instant::now();
         let hits = big
-            .search(&Query::new(q.clone(), v, grants.clone()).with_k(5).with_score_floor(None))
+            .search(
+                &Query::new(q.clone(), v, grants.clone())
+                    .with_k(5)
+                    .with_score_floor(None),
+            )
             .await
             .unwrap();
         assert!(hits.iter().all(|h| grants.contains(&h.collection)));

@@ -391,7 +391,10 @@ impl Answerer {
         // Chat templates add a few tokens per turn.
         let overhead = 8 * (history.len() + 2);
         let tokens = |msgs: &[ChatMessage]| -> usize {
-            msgs.iter().map(|m| g.count_tokens(&m.content)).sum::<usize>() + overhead
+            msgs.iter()
+                .map(|m| g.count_tokens(&m.content))
+                .sum::<usize>()
+                + overhead
         };
         let mut used = fenced.len();
         loop {
@@ -457,8 +460,11 @@ impl Answerer {
                            called: bool| {
                 let mut response_findings = FindingCounts::new();
                 count(guard.findings(), &mut response_findings);
-                let mut response_rules: Vec<String> =
-                    guard.findings().iter().map(|f| f.rule.to_string()).collect();
+                let mut response_rules: Vec<String> = guard
+                    .findings()
+                    .iter()
+                    .map(|f| f.rule.to_string())
+                    .collect();
                 response_rules.sort();
                 response_rules.dedup();
                 AnswerSummary {
@@ -490,10 +496,7 @@ impl Answerer {
                 let _ = tx.send(Ok(AnswerEvent::Done(s)));
                 return;
             }
-            let mut gen_stream = match generator
-                .generate(ChatRequest { messages, params })
-                .await
-            {
+            let mut gen_stream = match generator.generate(ChatRequest { messages, params }).await {
                 Ok(s) => s,
                 Err(e) => {
                     let _ = tx.send(Err(e.into()));

@@ -237,10 +237,7 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<SourceFile>, Vec<(String, IngestErro
             } else if ft.is_dir() {
                 continue;
             } else {
-                (
-                    ft.is_file(),
-                    entry.metadata().map(|m| m.len()).unwrap_or(0),
-                )
+                (ft.is_file(), entry.metadata().map(|m| m.len()).unwrap_or(0))
             };
             let supported = path
                 .extension()
@@ -387,7 +384,10 @@ impl Ingestor {
             findings: BTreeMap::new(),
             outcome: Ok(FileOutcome::Unchanged),
         };
-        match self.ingest_inner(collection, source_path, &id, bytes, format).await {
+        match self
+            .ingest_inner(collection, source_path, &id, bytes, format)
+            .await
+        {
             Ok((outcome, chunks, findings)) => {
                 report.outcome = Ok(outcome);
                 report.chunks = chunks;
@@ -424,9 +424,10 @@ impl Ingestor {
 
         let redactor = self.redactor.clone();
         let chunk_cfg = self.opts.chunk.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare(&redactor, &bytes, format, &chunk_cfg))
-            .await
-            .map_err(|e| IngestError::Internal(e.to_string()))??;
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare(&redactor, &bytes, format, &chunk_cfg))
+                .await
+                .map_err(|e| IngestError::Internal(e.to_string()))??;
 
         let mut inputs = Vec::with_capacity(prepared.chunks.len());
         for batch in prepared.chunks.chunks(self.opts.embed_batch.max(1)) {

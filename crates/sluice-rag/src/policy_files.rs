@@ -16,7 +16,10 @@ pub fn load_dir(dir: &Path) -> io::Result<Result<Policy, PolicyError>> {
 pub fn read_sources(dir: &Path) -> io::Result<Vec<PolicySource>> {
     let mut out = Vec::new();
     collect(dir, dir, &mut out).map_err(|e| {
-        io::Error::new(e.kind(), format!("reading policy folder {}: {e}", dir.display()))
+        io::Error::new(
+            e.kind(),
+            format!("reading policy folder {}: {e}", dir.display()),
+        )
     })?;
     Ok(out)
 }

@@ -20,7 +20,11 @@ pub(crate) fn fence(n: usize, hit: &Hit, text: &str) -> String {
     let title = if hit.heading_path.is_empty() {
         defuse(&hit.source_path)
     } else {
-        format!("{} ({})", defuse(&hit.source_path), defuse(&hit.heading_path))
+        format!(
+            "{} ({})",
+            defuse(&hit.source_path),
+            defuse(&hit.heading_path)
+        )
     };
     format!(
         "<source id=\"{n}\" title=\"{}\">\n{}\n</source>\n",
@@ -31,7 +35,8 @@ pub(crate) fn fence(n: usize, hit: &Hit, text: &str) -> String {
 
 /// Makes tag-like text inert so that a document cannot close or open a fence.
 fn defuse(s: &str) -> String {
-    s.replace("</source", "< /source").replace("<source", "< source")
+    s.replace("</source", "< /source")
+        .replace("<source", "< source")
 }
 
 /// The user turn: sources first, the question last (small models weigh the end most).

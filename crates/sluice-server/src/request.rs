@@ -46,13 +46,16 @@ pub const GATEWAY_VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Streaming;
 
+/// (boundary, entity, rule, action) → (count, keyed value hashes).
+type FindingTally = BTreeMap<(String, String, String, String), (u64, Vec<String>)>;
+
 /// Facts a handler collects for the audit record.
 #[derive(Default)]
 struct Facts {
     principal: Option<String>,
     collections_requested: Vec<String>,
     collections_granted: Vec<String>,
-    findings: BTreeMap<(String, String, String, String), (u64, Vec<String>)>,
+    findings: FindingTally,
     chunk_ids: Vec<String>,
     doc_ids: Vec<String>,
     model: Option<String>,

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
-use sluice_policy::{Policy, PolicyError, PolicySource, PseudonymKey, Redactor};
+use sluice_policy::{Policy, PolicyError, PseudonymKey, Redactor};
 
 /// Default policy folder, relative to the working directory.
 pub const DEFAULT_POLICY_DIR: &str = "policies";

@@ -30,7 +30,10 @@ impl StackArgs {
     /// The policy with the runtime pseudonym key.
     pub fn redactor(&self) -> Result<Redactor> {
         let policy = crate::policy_cmd::load_policy(&self.policy)?;
-        Ok(Redactor::new(Arc::new(policy), crate::policy_cmd::pseudonym_key()))
+        Ok(Redactor::new(
+            Arc::new(policy),
+            crate::policy_cmd::pseudonym_key(),
+        ))
     }
 
     /// all-MiniLM-L6-v2 from the models folder.

@@ -32,7 +32,10 @@ fn ingest_search_ask_on_corpora() {
     let out = sluice(tmp.path(), &["ingest", "corpora", "--collection", "demo"]);
     let (so, se) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{so}\n{se}");
-    assert!(so.contains("demo: 24 added, 0 updated, 0 unchanged, 0 failed"), "{so}");
+    assert!(
+        so.contains("demo: 24 added, 0 updated, 0 unchanged, 0 failed"),
+        "{so}"
+    );
 
     // Again: everything unchanged, nothing embedded.
     let out = sluice(tmp.path(), &["ingest", "corpora", "--collection", "demo"]);
@@ -40,32 +43,61 @@ fn ingest_search_ask_on_corpora() {
 
     let out = sluice(
         tmp.path(),
-        &["search", "how do we promote the replica", "--collection", "demo", "--json", "--k", "3"],
+        &[
+            "search",
+            "how do we promote the replica",
+            "--collection",
+            "demo",
+            "--json",
+            "--k",
+            "3",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let hits = v["hits"].as_array().unwrap();
     assert!(!hits.is_empty() && hits.len() <= 3);
-    assert_eq!(hits[0]["source_path"], "runbooks/database-failover.md", "{v:#}");
+    assert_eq!(
+        hits[0]["source_path"], "runbooks/database-failover.md",
+        "{v:#}"
+    );
     for h in hits {
         assert!(h["span"]["start"].as_u64().unwrap() < h["span"]["end"].as_u64().unwrap());
         assert!(h["score"].as_f64().unwrap() > 0.0);
     }
 
     // Off-topic: nothing above the floor.
-    let out = sluice(tmp.path(), &["search", "banana bread recipe with walnuts", "-c", "demo"]);
-    assert!(text(&out.stdout).contains("no results"), "{}", text(&out.stdout));
+    let out = sluice(
+        tmp.path(),
+        &["search", "banana bread recipe with walnuts", "-c", "demo"],
+    );
+    assert!(
+        text(&out.stdout).contains("no results"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // A secret in the query is refused at the prompt boundary, value not echoed.
     let key = "AKIAQYLPMN5HFIQR7XOB";
-    let out = sluice(tmp.path(), &["search", &format!("who owns {key}"), "-c", "demo"]);
+    let out = sluice(
+        tmp.path(),
+        &["search", &format!("who owns {key}"), "-c", "demo"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(!text(&out.stderr).contains(key) && !text(&out.stdout).contains(key));
 
     // ask, JSON, with the real model.
     let out = sluice(
         tmp.path(),
-        &["ask", "What are the steps to fail over the primary database?", "-c", "demo", "--json", "--max-tokens", "48"],
+        &[
+            "ask",
+            "What are the steps to fail over the primary database?",
+            "-c",
+            "demo",
+            "--json",
+            "--max-tokens",
+            "48",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -77,11 +109,17 @@ fn ingest_search_ask_on_corpora() {
         .iter()
         .map(|c| c["source_path"].as_str().unwrap())
         .collect();
-    assert!(cites.contains(&"runbooks/database-failover.md"), "{cites:?}");
+    assert!(
+        cites.contains(&"runbooks/database-failover.md"),
+        "{cites:?}"
+    );
     assert!(v["timings_ms"]["retrieval_ms"].as_f64().unwrap() > 0.0);
 
     // ask off-topic: the fixed answer, no model call.
-    let out = sluice(tmp.path(), &["ask", "How do I repot an orchid?", "-c", "demo", "--json"]);
+    let out = sluice(
+        tmp.path(),
+        &["ask", "How do I repot an orchid?", "-c", "demo", "--json"],
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["model_called"], false);
     assert!(v["citations"].as_array().unwrap().is_empty());
@@ -92,9 +130,16 @@ fn ask_rejects_bad_questions_and_bad_models_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("q.txt");
     std::fs::write(&bad, b"what is \xff\xfe this").unwrap();
-    let out = sluice(tmp.path(), &["ask", "--question-file", bad.to_str().unwrap(), "-c", "x"]);
+    let out = sluice(
+        tmp.path(),
+        &["ask", "--question-file", bad.to_str().unwrap(), "-c", "x"],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("not UTF-8"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not UTF-8"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = sluice(tmp.path(), &["ask", "", "-c", "x", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -102,13 +147,33 @@ fn ask_rejects_bad_questions_and_bad_models_clearly() {
 
     let big = tmp.path().join("big.txt");
     std::fs::write(&big, "why ".repeat(256 * 1024)).unwrap();
-    let out = sluice(tmp.path(), &["ask", "--question-file", big.to_str().unwrap(), "-c", "x", "--json"]);
+    let out = sluice(
+        tmp.path(),
+        &[
+            "ask",
+            "--question-file",
+            big.to_str().unwrap(),
+            "-c",
+            "x",
+            "--json",
+        ],
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "question_too_long");
 
     let not_gguf = tmp.path().join("model.gguf");
     std::fs::write(&not_gguf, b"this is not a model").unwrap();
-    let out = sluice(tmp.path(), &["ask", "hello?", "-c", "x", "--model", not_gguf.to_str().unwrap()]);
+    let out = sluice(
+        tmp.path(),
+        &[
+            "ask",
+            "hello?",
+            "-c",
+            "x",
+            "--model",
+            not_gguf.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("GGUF") && !err.contains("panicked"), "{err}");
@@ -140,9 +205,15 @@ fn killed_ingest_leaves_a_consistent_index_and_a_rerun_finishes() {
     std::fs::create_dir_all(&root).unwrap();
     for i in 0..60 {
         let body: String = (0..40)
-            .map(|j| format!("Paragraph {j} of note {i}: the rota for team {i} changes weekly.\n\n"))
+            .map(|j| {
+                format!("Paragraph {j} of note {i}: the rota for team {i} changes weekly.\n\n")
+            })
             .collect();
-        std::fs::write(root.join(format!("note{i:02}.md")), format!("# Note {i}\n\n{body}")).unwrap();
+        std::fs::write(
+            root.join(format!("note{i:02}.md")),
+            format!("# Note {i}\n\n{body}"),
+        )
+        .unwrap();
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["ingest", root.to_str().unwrap(), "-c", "k", "--data-dir"])
@@ -169,7 +240,13 @@ fn killed_ingest_leaves_a_consistent_index_and_a_rerun_finishes() {
 fn parse_counts(s: &str) -> (usize, usize) {
     let num = |label: &str| -> usize {
         let i = s.find(label).unwrap();
-        s[..i].trim_end().rsplit([' ', ',', ':']).next().unwrap().parse().unwrap()
+        s[..i]
+            .trim_end()
+            .rsplit([' ', ',', ':'])
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     (num(" added"), num(" unchanged"))
 }

@@ -178,13 +178,15 @@ fn cases(collection: &'static str, record_id: &str) -> Vec<Case> {
 }
 
 fn has(who: &str, need: Need) -> bool {
-    match (who, need) {
-        ("reader_hb" | "reader_all", Need::Reader | Need::ReaderOrIngester) => true,
-        ("ingester_hb", Need::Ingester | Need::ReaderOrIngester) => true,
-        ("auditor", Need::Auditor) => true,
-        ("admin", Need::Admin) => true,
-        _ => false,
-    }
+    matches!(
+        (who, need),
+        (
+            "reader_hb" | "reader_all",
+            Need::Reader | Need::ReaderOrIngester
+        ) | ("ingester_hb", Need::Ingester | Need::ReaderOrIngester)
+            | ("auditor", Need::Auditor)
+            | ("admin", Need::Admin)
+    )
 }
 
 fn granted(who: &str, collection: &str) -> bool {

@@ -16,9 +16,11 @@ fn window(p: &Planted) -> String {
     let at = text.find(&p.value).expect("value in its file");
     let mut a = at;
     for _ in 0..2 {
-        a = text[..a.saturating_sub(2)]
-            .rfind("\n\n")
-            .map_or(0, |i| i + 2);
+        let mut x = a.saturating_sub(2);
+        while !text.is_char_boundary(x) {
+            x -= 1;
+        }
+        a = text[..x].rfind("\n\n").map_or(0, |i| i + 2);
     }
     let end = at + p.value.len();
     let b = text[end..].find("\n\n").map_or(text.len(), |i| end + i);
