@@ -1,6 +1,6 @@
 //! The gateway's configuration file (`sluice.toml`): a versioned serde form that rejects
 //! unknown fields, turned into the validated runtime type [`ServerConfig`] by one function,
-//! [`validate_and_build`]. Every error names the file, line and column.
+//! `validate_and_build`. Every error names the file, line and column.
 //!
 //! ```toml
 //! version = 1

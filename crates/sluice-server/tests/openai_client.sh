@@ -9,6 +9,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${SLUICE_VENV:-$HOME/.cache/sluice/venv-openai}"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import openai' 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'openai>=1.40,<3'
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'openai>=1.40'
 fi
 exec "$venv/bin/python" "$here/py/openai_client.py"

@@ -61,7 +61,9 @@ impl Progress for Bar {
         let bytes = self.bytes.fetch_add(r.bytes, Relaxed) + r.bytes;
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         if let Err(e) = &r.outcome {
-            self.bar.println(format!("failed  {}: {e}", r.source_path));
+            // Not bar.println: a hidden bar (stderr not a terminal, as in CI) drops it.
+            self.bar
+                .suspend(|| eprintln!("failed  {}: {e}", r.source_path));
         }
         self.bar.inc(1);
         self.bar.set_message(format!(

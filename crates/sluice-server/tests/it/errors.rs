@@ -278,3 +278,39 @@ fn full_model_queue_gives_429_with_retry_after() {
         assert!(b.headers.contains_key("retry-after"));
     });
 }
+
+#[test]
+fn a_dropped_stream_still_leaves_its_record() {
+    let s = Server::start(Opts {
+        generator: Gen::SlowEcho(Duration::from_millis(20)),
+        limits: "rate_limit_rps = 0".into(),
+        ..Opts::default()
+    });
+    block_on(async {
+        let mut r = client()
+            .post(format!("{}/v1/chat/completions", s.url))
+            .bearer_auth(s.key("reader_hb"))
+            .json(&json!({"stream": true, "max_tokens": 500, "messages": [{"role": "user", "content": Q}]}))
+            .send()
+            .await
+            .unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let first = r.chunk().await.unwrap();
+        assert!(first.is_some());
+        drop(r);
+        let start = std::time::Instant::now();
+        let rec = loop {
+            if let Some(rec) = s.record(&id) {
+                break rec;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "no record for the dropped stream");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let req = rec.request.unwrap();
+        assert!(
+            matches!(req.decision, sluice_audit::Decision::Error { ref code } if code == "stream_aborted"),
+            "{:?}",
+            req.decision
+        );
+    });
+}

@@ -44,6 +44,25 @@ pub fn rt() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// A temporary directory under `$TMPDIR/sluice-server-it/<pid>/`. Fixtures held in statics
+/// are never dropped, so each run first removes the folders of runs that are gone.
+pub fn tempdir() -> tempfile::TempDir {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    let root = ROOT.get_or_init(|| {
+        let base = std::env::temp_dir().join("sluice-server-it");
+        for e in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let pid = e.file_name().to_string_lossy().into_owned();
+            if !Path::new("/proc").join(&pid).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let root = base.join(std::process::id().to_string());
+        std::fs::create_dir_all(&root).expect("test temp root");
+        root
+    });
+    tempfile::tempdir_in(root).expect("tempdir")
+}
+
 /// Runs a client future on a fresh current-thread runtime.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -88,7 +107,7 @@ pub fn shared() -> &'static Shared {
         )
         .expect("embedding model (run `make models`)");
         let embedder: Arc<dyn Embedder> = Arc::new(emb);
-        let index_dir = tempfile::tempdir().expect("tempdir");
+        let index_dir = tempdir();
         let uri = index_dir.path().display().to_string();
         let dim = embedder.dim();
         let index = rt()
@@ -221,7 +240,7 @@ pub fn real_model() -> Arc<dyn Generator> {
 impl Server {
     pub fn start(opts: Opts) -> Server {
         let sh = shared();
-        let dirs = tempfile::tempdir().expect("tempdir");
+        let dirs = tempdir();
         let policy_dir = dirs.path().join("policies");
         copy_dir(&repo().join("policies"), &policy_dir);
         if let Some(root) = &opts.policy_root {
