@@ -127,6 +127,8 @@ def table(args: argparse.Namespace) -> None:
         xs = [x for x in xs if x is not None]
         return f"{min(xs):.2f}-{max(xs):.2f}" if xs else "-"
 
+    if not rows:
+        sys.exit(f"no runs in {args.file}")
     r0 = rows[0]
     print(f"\nmodel {r0['model']}, threads {r0['threads']}, {len(r0['runs'])} prompts, "
           f"greedy, runs per engine: {len(next(iter(by.values())))}")

@@ -303,7 +303,10 @@ fn a_dropped_stream_still_leaves_its_record() {
             if let Some(rec) = s.record(&id) {
                 break rec;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "no record for the dropped stream");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no record for the dropped stream"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let req = rec.request.unwrap();
