@@ -11,10 +11,10 @@ PROFILE_FLAGS := --release --locked
 BIN := $(CARGO_TARGET_DIR)/release/sluice
 POLICY_DIR ?= policies
 
-.PHONY: help run test build deps fmt lint unit policy-check bench bench-peers clean-data
+.PHONY: help run demo-redact test build deps fmt lint unit policy-check bench bench-peers clean-data
 
 help:
-	@echo "make run    build, check the policy set, and run the redaction demo on corpora/"
+	@echo "make run    models, build, ingest corpora/ (collection demo), serve on http://127.0.0.1:8080"
 	@echo "make test   fmt, clippy, all tests, and sluice policy check/test on $(POLICY_DIR)/"
 	@echo "make bench  engine benchmarks (criterion); make bench-peers: Presidio and detect-secrets side by side"
 
@@ -22,11 +22,22 @@ deps:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)"; exit 2; }
 	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler)
 
+# Always the whole workspace with every target: `-p sluice` or a build without the test
+# targets unifies dependency features differently and rebuilds lancedb, datafusion and
+# mistral.rs from scratch (20+ minutes each on two cores, and gigabytes of disk).
 build: deps
-	$(CARGO) build $(PROFILE_FLAGS) -p sluice
+	$(CARGO) build $(PROFILE_FLAGS) --workspace --all-targets
 
-run: build models
+# Data (LanceDB files, audit log, demo config with hashed keys) lives in $(DATA), git-ignored.
+DATA ?= data
+COLLECTION ?= demo
+run: models build
 	$(BIN) policy check $(POLICY_DIR)
+	$(BIN) --data-dir $(DATA) ingest corpora --collection $(COLLECTION) --policy $(POLICY_DIR)
+	$(BIN) --data-dir $(DATA) serve --config $(DATA)/sluice.toml --init-demo --example-collection $(COLLECTION)
+
+# The redaction demo that `make run` used to be: what the policy finds in corpora/.
+demo-redact: build
 	@echo "== What the default policy finds in corpora/ (counts only, never values)"
 	$(BIN) scan --policy $(POLICY_DIR) corpora
 	@echo "== config/prod-config-dump.txt after the ingest boundary (first 40 lines)"
@@ -56,7 +67,7 @@ models:
 	python3 scripts/fetch-models.py
 
 bench: deps
-	$(CARGO) bench -p sluice-policy --locked
+	$(CARGO) bench --workspace $(PROFILE_FLAGS)
 
 bench-peers: build
 	bench/redact_peers.sh

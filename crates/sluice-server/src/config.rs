@@ -93,7 +93,8 @@ impl Role {
         }
     }
 
-    fn parse(s: &str) -> Option<Role> {
+    /// The role named `s` (`reader`, `ingester`, `auditor`, `admin`).
+    pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
@@ -809,11 +810,15 @@ pub fn write_demo_config(
     let models = std::path::absolute(sluice_embed::models_root()).map_err(io)?;
     let data_dir = std::path::absolute(data_dir).map_err(io)?;
     let policies = cwd.join("policies");
-    let demo: [(&str, &str, &str); 4] = [
-        ("reader", "\"reader\"", "\"*\""),
-        ("ingester", "\"ingester\"", "\"*\""),
-        ("auditor", "\"auditor\"", ""),
-        ("admin", "\"admin\", \"reader\", \"ingester\"", "\"*\""),
+    let demo: [(&str, &[Role], &[&str]); 4] = [
+        ("reader", &[Role::Reader], &["*"]),
+        ("ingester", &[Role::Ingester], &["*"]),
+        ("auditor", &[Role::Auditor], &[]),
+        (
+            "admin",
+            &[Role::Admin, Role::Reader, Role::Ingester],
+            &["*"],
+        ),
     ];
     let q = |p: &Path| toml_string(&p.display().to_string());
     let mut text = format!(
@@ -841,9 +846,9 @@ pub fn write_demo_config(
     let mut keys = Vec::new();
     for (id, roles, collections) in demo {
         let (key, hash) = crate::keys::new_api_key();
-        text.push_str(&format!(
-            "\n[[principal]]\nid = \"{id}\"\nkey_sha256 = \"{hash}\"\nroles = [{roles}]\ncollections = [{collections}]\n"
-        ));
+        let collections: Vec<String> = collections.iter().map(|c| (*c).to_owned()).collect();
+        text.push('\n');
+        text.push_str(&crate::keys::principal_toml(id, &hash, roles, &collections));
         keys.push((id.to_owned(), key));
     }
     // Validate what we write, so a demo config can never be one the server refuses.
@@ -863,7 +868,7 @@ pub fn write_demo_config(
     Ok(keys)
 }
 
-fn toml_string(s: &str) -> String {
+pub(crate) fn toml_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

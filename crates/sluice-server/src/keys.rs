@@ -14,6 +14,8 @@ use std::path::Path;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use crate::config::{Role, toml_string};
+
 /// The prefix of every API key.
 pub const KEY_PREFIX: &str = "sluice_";
 /// Random base62 characters after the prefix.
@@ -39,6 +41,24 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// The `[[principal]]` block for a config file, with `id` and collection names quoted as TOML
+/// strings (`*` means every collection).
+pub fn principal_toml(
+    id: &str,
+    key_sha256: &str,
+    roles: &[Role],
+    collections: &[String],
+) -> String {
+    let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
+    let collections: Vec<String> = collections.iter().map(|c| toml_string(c)).collect();
+    format!(
+        "[[principal]]\nid = {}\nkey_sha256 = \"{key_sha256}\"\nroles = [{}]\ncollections = [{}]\n",
+        toml_string(id),
+        roles.join(", "),
+        collections.join(", ")
+    )
+}
+
 /// Whether `s` has the shape of a Sluice API key.
 pub fn looks_like_api_key(s: &str) -> bool {
     s.len() == KEY_PREFIX.len() + KEY_CHARS
@@ -48,8 +68,9 @@ pub fn looks_like_api_key(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric())
 }
 
-/// Reads a hex secret file, or creates it with 32 random bytes (mode 0600) if missing.
-pub(crate) fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Reads a hex secret file, or creates it with 32 random bytes (mode 0600) if missing. The
+/// CLI uses it too, so `sluice ingest` and the gateway pseudonymise with the same key.
+pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
     match std::fs::read_to_string(path) {
         Ok(text) => hex::decode(text.trim()).map_err(|_| {
             std::io::Error::new(

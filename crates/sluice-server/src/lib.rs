@@ -47,7 +47,7 @@ pub use config::{
     ConfigError, Grants, LlmConfig, Principal, Role, ServerConfig, write_demo_config,
 };
 pub use error::{ApiError, ErrorInfo};
-pub use keys::{hash_api_key, new_api_key};
+pub use keys::{hash_api_key, load_or_create_secret, new_api_key, principal_toml};
 pub use reload::{PolicyWatcher, watch_policies};
 pub use request::{GATEWAY_VERSION, RequestCtx};
 pub use state::{AppParts, AppState, PolicyStatus, ReloadError};

@@ -81,7 +81,7 @@ pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
         }
         (None, None) => bail!("give a question or --question-file"),
     };
-    let redactor = args.stack.redactor()?;
+    let redactor = args.stack.redactor(data_dir)?;
     let embedder = args.stack.embedder()?;
     let rt = runtime()?;
     rt.block_on(async {

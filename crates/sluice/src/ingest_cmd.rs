@@ -75,7 +75,7 @@ impl Progress for Bar {
 
 /// Runs `sluice ingest`.
 pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
-    let redactor = args.stack.redactor()?;
+    let redactor = args.stack.redactor(data_dir)?;
     let embedder = args.stack.embedder()?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -201,7 +201,7 @@ pub struct SearchArgs {
 
 /// Runs `sluice search`.
 pub fn search(args: SearchArgs, data_dir: &Path) -> Result<ExitCode> {
-    let redactor = args.stack.redactor()?;
+    let redactor = args.stack.redactor(data_dir)?;
     let q = redactor.redact(&args.query, Boundary::Prompt);
     if let Some(b) = q.blocked {
         eprintln!("refused: {b}");

@@ -11,6 +11,7 @@ mod audit_cmd;
 mod ingest_cmd;
 mod policy_cmd;
 mod redact_cmd;
+mod serve_cmd;
 mod stack;
 
 /// Sluice: a privacy-guarded local RAG and data-boundary gateway.
@@ -44,6 +45,13 @@ enum Command {
     Search(ingest_cmd::SearchArgs),
     /// Answer a question from a collection with the local model, with citations.
     Ask(ask_cmd::AskArgs),
+    /// Run the HTTP gateway (OpenAI-compatible and native API) from a config file.
+    Serve(serve_cmd::ServeArgs),
+    /// API keys for the gateway config.
+    Keys {
+        #[command(subcommand)]
+        command: serve_cmd::KeysCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +64,8 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest_cmd::ingest(args, &cli.data_dir),
         Command::Search(args) => ingest_cmd::search(args, &cli.data_dir),
         Command::Ask(args) => ask_cmd::ask(args, &cli.data_dir),
+        Command::Serve(args) => serve_cmd::serve(args, &cli.data_dir),
+        Command::Keys { command } => serve_cmd::keys(command),
     };
     match result {
         Ok(code) => code,

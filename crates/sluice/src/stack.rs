@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use sluice_embed::{BertEmbedder, EmbedConfig};
 use sluice_index::{ChunkIndex, IndexConfig};
-use sluice_policy::Redactor;
+use sluice_policy::{PseudonymKey, Redactor};
 
 /// Where the policy, models and index are.
 #[derive(Args, Debug, Clone)]
@@ -27,13 +27,21 @@ pub struct StackArgs {
 }
 
 impl StackArgs {
-    /// The policy with the runtime pseudonym key.
-    pub fn redactor(&self) -> Result<Redactor> {
+    /// The policy with the data dir's pseudonym key (`DIR/keys/pseudonym.key`, created on
+    /// first use; `SLUICE_PSEUDONYM_KEY` overrides). The gateway's demo config uses the same
+    /// file, so a name pseudonymised at ingest matches the same name in a later question.
+    pub fn redactor(&self, data_dir: &Path) -> Result<Redactor> {
         let policy = crate::policy_cmd::load_policy(&self.policy)?;
-        Ok(Redactor::new(
-            Arc::new(policy),
-            crate::policy_cmd::pseudonym_key(),
-        ))
+        let key = match std::env::var("SLUICE_PSEUDONYM_KEY") {
+            Ok(k) if !k.is_empty() => PseudonymKey::new(k.into_bytes()),
+            _ => {
+                let path = data_dir.join("keys").join("pseudonym.key");
+                let bytes = sluice_server::load_or_create_secret(&path)
+                    .with_context(|| format!("reading the pseudonym key {}", path.display()))?;
+                PseudonymKey::new(bytes)
+            }
+        };
+        Ok(Redactor::new(Arc::new(policy), key))
     }
 
     /// all-MiniLM-L6-v2 from the models folder.
