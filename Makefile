@@ -16,7 +16,7 @@ POLICY_DIR ?= policies
 help:
 	@echo "make run    models, build, ingest corpora/ (collection demo), serve on http://127.0.0.1:8080"
 	@echo "make test   fmt, clippy, all tests, and sluice policy check/test on $(POLICY_DIR)/"
-	@echo "make bench  engine benchmarks (criterion); make bench-peers: Presidio and detect-secrets side by side"
+	@echo "make bench  every benchmark target (BENCHES=\"retrieval\" for one); make bench-peers: Presidio and detect-secrets side by side"
 
 deps:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)"; exit 2; }
@@ -66,8 +66,11 @@ models:
 	@command -v python3 >/dev/null || { echo "error: python3 not found; scripts/fetch-models.py needs Python 3.11+ with pip"; exit 2; }
 	python3 scripts/fetch-models.py
 
-bench: deps
-	$(CARGO) bench --workspace $(PROFILE_FLAGS)
+# Bench binaries from the workspace release build (bench/bin.sh): same features and profile
+# as `make build`, so nothing heavy is compiled again.
+BENCHES ?= redact append throughput search retrieval
+bench: deps models
+	@for b in $(BENCHES); do echo "== bench $$b"; "$$(bench/bin.sh $$b)" --bench || exit 1; done
 
 bench-peers: build
 	bench/redact_peers.sh

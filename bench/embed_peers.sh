@@ -26,11 +26,10 @@ python3 bench/embed_reference.py sentences --out "$SENTENCES" --count "$COUNT"
 : > "$OUT"
 
 echo "== building the sluice-embed bench (release)" >&2
-cargo bench -p sluice-embed --bench throughput --no-run >&2
-# The `cargo bench` invocation prints nothing else on stdout but the JSON line.
+BIN=$(bench/bin.sh throughput)
+# The bench prints nothing else on stdout but the JSON line.
 run_candle() {
-  cargo bench -q -p sluice-embed --bench throughput -- \
-    --input "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --rounds 3 2>/dev/null
+  "$BIN" --bench --input "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --rounds 3 2>/dev/null
 }
 run_st() {
   python3 bench/embed_reference.py bench \

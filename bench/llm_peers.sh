@@ -27,10 +27,7 @@ python3 bench/llm_peers.py prompts --out "$PROMPTS"
 : > "$OUT"
 
 echo "== building the sluice-llm bench (release)" >&2
-# --workspace: the same feature set as the workspace build, so the shared target dir is reused
-# (a `-p sluice-llm` build unifies features differently and rebuilds mistral.rs).
-cargo build --release --workspace --example llm_bench >&2
-BIN=$CARGO_TARGET_DIR/release/examples/llm_bench
+BIN=$(bench/bin.sh llm_bench)   # the workspace build: no separate feature set to compile
 
 run_sluice() { "$BIN" --model "$MODEL" --prompts "$PROMPTS" --max-tokens "$MAX_TOKENS" 2>/dev/null; }
 run_llama() {

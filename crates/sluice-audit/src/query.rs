@@ -46,7 +46,8 @@ impl AuditQuery {
             && !DECISION_LABELS.contains(&d.as_str())
         {
             return Err(Error::Query(format!(
-                "unknown decision {d:?} (expected one of {})",
+                // The value is not echoed: over HTTP it is request text.
+                "unknown decision (expected one of {})",
                 DECISION_LABELS.join(", ")
             )));
         }
@@ -257,9 +258,8 @@ pub fn parse_time_arg(s: &str) -> Result<Timestamp> {
         return Ok(t);
     }
     let bad = || {
-        Error::Query(format!(
-            "bad time {s:?}: use RFC 3339 or an age like 24h, 7d"
-        ))
+        // The value is not echoed: over HTTP it is request text.
+        Error::Query("bad time: use RFC 3339 or an age like 24h, 7d".to_owned())
     };
     let (num, unit) = s.split_at(s.len().saturating_sub(1));
     let n: i64 = num.parse().map_err(|_| bad())?;

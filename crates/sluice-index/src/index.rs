@@ -342,6 +342,7 @@ impl ChunkIndex {
             .only_if(sql_in(col::DOC_ID, doc_ids))
             .select(Select::columns(&[
                 col::DOC_ID,
+                col::COLLECTION,
                 col::CONTENT_HASH,
                 col::POLICY_VERSION,
             ]))
@@ -353,8 +354,9 @@ impl ChunkIndex {
             .map_err(self.err("look up documents"))?;
         for batch in &batches {
             let c = Columns::new(batch, self.uri());
-            let (ids, hashes, policies) = (
+            let (ids, collections, hashes, policies) = (
                 c.str(col::DOC_ID)?,
+                c.str(col::COLLECTION)?,
                 c.str(col::CONTENT_HASH)?,
                 c.str(col::POLICY_VERSION)?,
             );
@@ -363,6 +365,7 @@ impl ChunkIndex {
                     .or_insert_with(|| {
                         (
                             StoredDocument {
+                                collection: collections.value(i).to_owned(),
                                 content_hash: hashes.value(i).to_owned(),
                                 policy_version: policies.value(i).to_owned(),
                             },

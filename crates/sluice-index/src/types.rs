@@ -70,6 +70,8 @@ pub enum UpsertOutcome {
 /// What the index holds for one stored document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredDocument {
+    /// The collection the document is in.
+    pub collection: String,
     /// The content hash stored with the document's chunks.
     pub content_hash: String,
     /// The policy version stored with the document's chunks.

@@ -89,6 +89,11 @@ pub struct AskRequest {
     pub mode: Option<SearchMode>,
     /// Overrides the default generation settings.
     pub params: Option<GenerationParams>,
+    /// `true` (the default): answer from retrieved sources. `false`: the data-boundary
+    /// gateway without RAG — nothing is retrieved, the conversation (client system prompts
+    /// included) goes to the model through the prompt boundary, and the answer comes back
+    /// through the response boundary.
+    pub rag: bool,
 }
 
 impl AskRequest {
@@ -100,6 +105,7 @@ impl AskRequest {
             k: None,
             mode: None,
             params: None,
+            rag: true,
         }
     }
 }
@@ -160,6 +166,8 @@ pub struct Prepared {
     pub params: GenerationParams,
     /// Policy version used (recorded in audit).
     pub policy_version: String,
+    /// No-RAG mode ([`AskRequest::rag`] false): the model is called without sources.
+    pub direct: bool,
     started: Instant,
     retrieval_ms: f64,
 }
@@ -283,10 +291,12 @@ impl Answerer {
         for (i, m) in req.messages.iter().enumerate() {
             let r = redactor.redact(&m.content, Boundary::Prompt);
             if let Some(b) = r.blocked {
+                details.extend(r.findings);
                 return Err(AnswerError::Blocked {
                     boundary: "prompt",
                     rule: b.rule,
                     entity: b.entity,
+                    findings: details,
                 });
             }
             count(&r.findings, &mut prompt_findings);
@@ -294,8 +304,9 @@ impl Answerer {
             details.extend(r.findings);
             if i == last_user {
                 question = r.text.trim().to_owned();
-            } else if m.role != Role::System {
-                // Client system prompts are dropped: ours sets the rules of the answer.
+            } else if m.role != Role::System || !req.rag {
+                // With RAG, client system prompts are dropped: ours sets the rules of the
+                // answer. Without, the gateway passes the conversation on (redacted).
                 history.push(ChatMessage {
                     role: m.role,
                     content: r.text,
@@ -307,7 +318,7 @@ impl Answerer {
         params.max_tokens = params.max_tokens.clamp(1, 4096);
 
         // 2. Retrieval on the redacted question.
-        let hits = if req.collections.is_empty() {
+        let hits = if req.collections.is_empty() || !req.rag {
             Vec::new()
         } else {
             let embedder = self.embedder.clone();
@@ -330,10 +341,12 @@ impl Answerer {
         for h in &hits {
             let r = redactor.redact(&h.text, Boundary::Context);
             if let Some(b) = r.blocked {
+                details.extend(r.findings);
                 return Err(AnswerError::Blocked {
                     boundary: "context",
                     rule: b.rule,
                     entity: b.entity,
+                    findings: details,
                 });
             }
             count(&r.findings, &mut context_findings);
@@ -343,7 +356,9 @@ impl Answerer {
         }
 
         // 4. Assembly within the context window.
-        let (messages, used) = if hits.is_empty() {
+        let (messages, used) = if !req.rag {
+            (self.direct(history, &question, params.max_tokens)?, 0)
+        } else if hits.is_empty() {
             (Vec::new(), 0)
         } else {
             self.fit(&history, &hits, &texts, &question, params.max_tokens)?
@@ -367,8 +382,32 @@ impl Answerer {
             params,
             policy_version: redactor.policy().version().to_owned(),
             retrieval_ms: started.elapsed().as_secs_f64() * 1e3,
+            direct: !req.rag,
             started,
         })
+    }
+
+    /// The conversation for the no-RAG mode, refused if it does not fit the context window.
+    fn direct(
+        &self,
+        mut history: Vec<ChatMessage>,
+        question: &str,
+        max_tokens: usize,
+    ) -> Result<Vec<ChatMessage>, AnswerError> {
+        history.push(ChatMessage::user(question));
+        let g = &self.generator;
+        let budget = g.context_length().saturating_sub(max_tokens);
+        let tokens = history
+            .iter()
+            .map(|m| g.count_tokens(&m.content) + 8)
+            .sum::<usize>();
+        if tokens > budget {
+            return Err(AnswerError::ContextOverflow {
+                tokens,
+                limit: budget,
+            });
+        }
+        Ok(history)
     }
 
     /// Drops sources from the lowest rank until the prompt fits with room for the answer.
@@ -441,6 +480,7 @@ impl Answerer {
         let started = prepared.started;
         let retrieval_ms = prepared.retrieval_ms;
         let n_sources = prepared.citations.len();
+        let direct = prepared.direct;
         async_stream(move |tx| async move {
             let t0 = Instant::now();
             let mut first: Option<f64> = None;
@@ -486,9 +526,10 @@ impl Answerer {
                 boundary: "response",
                 rule: b.rule,
                 entity: b.entity,
+                findings: Vec::new(),
             };
 
-            if messages.is_empty() || n_sources == 0 {
+            if messages.is_empty() || (n_sources == 0 && !direct) {
                 if !emit(NO_CONTEXT_ANSWER.to_owned(), &mut first) {
                     return;
                 }

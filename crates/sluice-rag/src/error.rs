@@ -74,6 +74,10 @@ pub enum AnswerError {
         rule: String,
         /// Entity type.
         entity: String,
+        /// Everything found so far in the request (values are [`sluice_policy`]'s
+        /// `SensitiveValue`, never printed), so an audit record of a refusal still says what
+        /// was in it. Empty for a block in the streamed response.
+        findings: Vec<sluice_policy::Finding>,
     },
     /// The question does not fit the model's context even with no sources.
     #[error("the question does not fit the model's context window ({tokens} > {limit} tokens)")]

@@ -19,8 +19,8 @@ pub enum ApiError {
     #[error("missing or unknown API key (send `Authorization: Bearer <key>`)")]
     Unauthenticated,
     /// The key's principal lacks the role the endpoint needs.
-    #[error("this endpoint needs the `{0}` role")]
-    MissingRole(&'static str),
+    #[error("this endpoint needs the {0} role")]
+    MissingRole(String),
     /// A collection was asked for that the principal is not granted.
     #[error("collection `{0}` is not granted to this key")]
     CollectionNotGranted(String),
@@ -274,6 +274,7 @@ impl From<AnswerError> for ApiError {
                 boundary,
                 rule,
                 entity,
+                ..
             } => ApiError::Blocked {
                 boundary,
                 rule,

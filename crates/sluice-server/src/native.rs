@@ -19,7 +19,7 @@ use sluice_policy::Boundary;
 use sluice_rag::{AnswerEvent, AnswerSummary, AskRequest, FileOutcome, IngestOptions, Ingestor};
 
 use crate::answer_stream::{Encoder, sse_response};
-use crate::config::{Grants, Role};
+use crate::config::Role;
 use crate::error::ApiError;
 use crate::openai::findings_json;
 use crate::request::{ApiJson, Caller, body_error};
@@ -76,7 +76,15 @@ pub(crate) async fn ask(
     });
     let ctx = caller.ctx.clone();
     let answerer = &state.inner.answerer;
-    let prepared = answerer.prepare(ctx.redactor(), req).await?;
+    let prepared = answerer
+        .prepare(ctx.redactor(), req)
+        .await
+        .inspect_err(|e| {
+            // A refusal's audit record still lists what was found (types, rules; no values).
+            if let sluice_rag::AnswerError::Blocked { findings, .. } = e {
+                ctx.add_findings(findings);
+            }
+        })?;
     ctx.add_findings(&prepared.details);
     ctx.add_sources(
         prepared
@@ -534,15 +542,20 @@ pub(crate) async fn delete_document(
     // A doc id is a hash of (collection, source path): computing it from the path proves
     // the document is in this collection.
     let by_path = sluice_rag::doc_id(&collection, &doc);
+    let by_id = || {
+        let id = doc.to_ascii_lowercase();
+        (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+    };
     let id = if store.stored(&by_path).await?.is_some() {
         by_path
-    } else if caller.principal.grants == Grants::All
-        && doc.len() == 32
-        && doc.bytes().all(|b| b.is_ascii_hexdigit())
+    } else if let Some(id) = by_id()
+        && store
+            .stored(&id)
+            .await?
+            .is_some_and(|d| d.collection == collection)
     {
-        // The index cannot tell which collection an id belongs to; only a key granted
-        // every collection may delete by id.
-        doc.to_ascii_lowercase()
+        // By id only inside the collection in the path, which the grant check above covers.
+        id
     } else {
         return Err(ApiError::NotFound(
             "no such document in this collection (give its source path)".into(),

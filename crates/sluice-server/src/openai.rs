@@ -59,6 +59,10 @@ enum Stop {
 pub(crate) struct SluiceExt {
     #[serde(default)]
     collections: Option<Vec<String>>,
+    /// `false`: no retrieval; the conversation goes to the model through the prompt and
+    /// response boundaries (Sluice as a plain data-boundary gateway).
+    #[serde(default)]
+    rag: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -185,8 +189,13 @@ pub(crate) async fn chat_completions(
         return Err(bad("n: only 1 choice is supported"));
     }
     let messages = to_messages(body.messages)?;
-    let requested = requested_collections(body.model.as_deref(), body.sluice.as_ref());
-    let collections = caller.collections(requested.as_deref()).await?;
+    let rag = body.sluice.as_ref().and_then(|e| e.rag).unwrap_or(true);
+    let collections = if rag {
+        let requested = requested_collections(body.model.as_deref(), body.sluice.as_ref());
+        caller.collections(requested.as_deref()).await?
+    } else {
+        Vec::new()
+    };
     let defaults = &state.inner.config.answer;
     let params = GenerationParams {
         max_tokens: body
@@ -211,10 +220,19 @@ pub(crate) async fn chat_completions(
         k: None,
         mode: None,
         params: Some(params),
+        rag,
     };
     let ctx = caller.ctx.clone();
     let answerer = &state.inner.answerer;
-    let prepared = answerer.prepare(ctx.redactor(), req).await?;
+    let prepared = answerer
+        .prepare(ctx.redactor(), req)
+        .await
+        .inspect_err(|e| {
+            // A refusal's audit record still lists what was found (types, rules; no values).
+            if let sluice_rag::AnswerError::Blocked { findings, .. } = e {
+                ctx.add_findings(findings);
+            }
+        })?;
     ctx.add_findings(&prepared.details);
     ctx.add_sources(
         prepared

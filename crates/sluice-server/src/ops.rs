@@ -20,7 +20,8 @@ pub(crate) async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
-/// `GET /readyz`: models loaded, index readable, audit log accepting records.
+/// `GET /readyz`: index readable and audit log accepting records. The models are loaded
+/// before the server listens, so any answer at all means they are; their ids are listed.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let audit = state.inner.audit.status();
     let audit_ok = audit.failed.is_none();

@@ -432,7 +432,7 @@ impl Caller {
         if self.principal.has(role) {
             Ok(())
         } else {
-            Err(ApiError::MissingRole(role.as_str()))
+            Err(ApiError::MissingRole(format!("`{role}`")))
         }
     }
 
@@ -441,7 +441,11 @@ impl Caller {
         match roles.iter().find(|r| self.principal.has(**r)) {
             Some(_) => Ok(()),
             None => Err(ApiError::MissingRole(
-                roles.first().map_or("reader", |r| r.as_str()),
+                roles
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
             )),
         }
     }

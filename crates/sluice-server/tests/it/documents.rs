@@ -158,3 +158,38 @@ fn multipart_upload_and_blocked_source_path() {
         assert_eq!(r.json()["doc_id"], doc.as_str());
     });
 }
+
+#[test]
+fn delete_by_doc_id_only_inside_its_collection() {
+    let s = echo_server();
+    block_on(async {
+        let r = s
+            .post(
+                Some("ingester_hb"),
+                "/v1/collections/handbook/documents",
+                &json!({"source_path": "docs-test/by-id.md", "text": "# Bike shed\n\nThe bike shed is behind building C."}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text());
+        let doc = r.json()["doc_id"].as_str().unwrap().to_owned();
+
+        // A key granted every collection names another collection: not found, nothing removed.
+        let r = s
+            .delete(
+                Some("ingester_all"),
+                &format!("/v1/collections/engineering/documents/{doc}"),
+            )
+            .await;
+        assert_eq!(r.status, 404, "{}", r.text());
+        // In its own collection, by id, any ingester granted that collection may delete it.
+        let r = s
+            .delete(
+                Some("ingester_hb"),
+                &format!("/v1/collections/handbook/documents/{doc}"),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["doc_id"], doc.as_str());
+        assert!(r.json()["chunks_removed"].as_u64().unwrap() >= 1);
+    });
+}

@@ -71,6 +71,12 @@ fn client_errors_have_one_shape_and_one_record() {
         let rule = r.json()["error"]["rule"].as_str().unwrap().to_owned();
         assert!(rule.contains("aws"), "{rule}");
         assert!(!r.text().contains(key));
+        // The refusal's record still says what was found (rule and type), never the value.
+        assert!(
+            rec.findings.iter().any(|f| f.rule == rule),
+            "{:?}",
+            rec.findings
+        );
         assert!(
             rec.findings
                 .iter()

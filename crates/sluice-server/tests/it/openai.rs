@@ -334,3 +334,37 @@ fn openai_python_client() {
     );
     assert!(out.status.success());
 }
+
+#[test]
+fn chat_without_rag_is_a_data_boundary_proxy() {
+    let s = echo_server();
+    block_on(async {
+        let email = "jane.doe@example.com";
+        let r = s
+            .post(Some("reader_hb"), "/v1/chat/completions", &json!({
+                "model": "sluice",
+                "messages": [{"role": "user", "content": format!("Draft a reply to {email} about the offsite")}],
+                "max_tokens": 400,
+                "sluice": {"rag": false},
+            }))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        let text = v["choices"][0]["message"]["content"].as_str().unwrap();
+        // The echo model got the redacted question and nothing retrieved.
+        assert!(text.contains("about the offsite"), "{text}");
+        assert!(!r.text().contains(email), "{text}");
+        assert!(v["sluice"]["citations"].as_array().unwrap().is_empty());
+        assert!(v["usage"]["completion_tokens"].as_u64().unwrap() > 0);
+        let rec = s.record(&r.request_id()).unwrap();
+        let req = rec.request.as_ref().unwrap();
+        assert!(req.chunk_ids.is_empty());
+        assert!(
+            req.findings
+                .iter()
+                .any(|f| f.boundary == "prompt" && f.entity.contains("EMAIL")),
+            "{:?}",
+            req.findings
+        );
+    });
+}

@@ -161,6 +161,7 @@ pub const PRINCIPALS: &[(&str, &str, &str)] = &[
     ("reader_hb", "\"reader\"", "\"handbook\""),
     ("reader_all", "\"reader\"", "\"*\""),
     ("ingester_hb", "\"ingester\"", "\"handbook\""),
+    ("ingester_all", "\"ingester\"", "\"*\""),
     ("auditor", "\"auditor\"", ""),
     ("admin", "\"admin\"", ""),
 ];
