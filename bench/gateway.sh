@@ -8,7 +8,7 @@
 # then, with the real SmolLM2 model, time to first token and tokens/s through the gateway
 # (SSE, no RAG) beside the generator called directly (examples/llm_bench), same prompts.
 #
-#   bench/gateway.sh        env: CONNS=64 DURATION=10s PORT=18080 SKIP_MODEL=0
+#   bench/gateway.sh        env: CONNS=64 DURATION=10s PORT=18080 SKIP_ECHO=0 SKIP_MODEL=0
 # Needs wrk (apt-get install wrk) and `make models`. Results on stdout and bench/out/gateway.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,10 +54,11 @@ TOML
 }
 
 start() {  # $1 = config file
+  rm -f "$TMP/server.err"   # not truncated by the redirect yet when the loop below first looks
   "$BIN" --data-dir "$TMP/data" serve --config "$1" >"$TMP/server.log" 2>"$TMP/server.err" &
   SERVER=$!
   for _ in $(seq 600); do
-    grep -q "Sluice ready on" "$TMP/server.err" 2>/dev/null && return 0
+    grep -qs "Sluice ready on" "$TMP/server.err" && return 0
     kill -0 "$SERVER" 2>/dev/null || { cat "$TMP/server.err" >&2; exit 1; }
     sleep 0.1
   done
@@ -81,6 +82,7 @@ run() {  # $1 = label, $2 = path, $3 = body
 }
 
 { echo "# bench/gateway.sh $(date -u +%FT%TZ) on $(nproc) cores, $CONNS connections, $DURATION each, audit fsync on"; } | tee "$OUT"
+if [ "${SKIP_ECHO:-0}" != 1 ]; then
 config '{ echo = true }' >"$TMP/echo.toml"
 start "$TMP/echo.toml"
 run "POST /v1/redact" /v1/redact \
@@ -91,6 +93,7 @@ run "POST /v1/chat/completions (echo, RAG over demo: query embedding + hybrid se
   '{"model":"sluice:demo","messages":[{"role":"user","content":"How do we fail over the primary database?"}],"max_tokens":32}'
 echo "audit records written: $(cat "$TMP"/data/audit/*.jsonl 2>/dev/null | wc -l)" | tee -a "$OUT"
 stop
+fi
 
 [ "${SKIP_MODEL:-0}" = 1 ] && exit 0
 echo "== real model (SmolLM2-135M Q4_1): direct generator vs through the gateway (SSE, no RAG)" | tee -a "$OUT"
