@@ -1,7 +1,7 @@
 //! Canary suite: every planted value of `corpora/MANIFEST.toml` — sent in prompts (chat,
 //! streamed and not, ask, search, embeddings, redact), uploaded in documents, and present in
 //! the retrieved context — never appears in any response body or SSE event, nor in any
-//! file of the audit directory or the index.
+//! file of the audit directory or the index, nor in any log line.
 
 use futures::StreamExt;
 use serde_json::json;
@@ -185,6 +185,22 @@ fn no_planted_value_leaves_the_gateway() {
         }
     }
     assert!(in_files.is_empty(), "{}", in_files.join("\n"));
+
+    // 4. Nor in any log line the gateway wrote meanwhile (one JSON object per line).
+    let logs = logs()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let lines = logs
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    assert!(
+        lines > 300,
+        "the gateway logged every request: {lines} lines"
+    );
+    let in_logs = leaks(&logs, &m);
+    assert!(in_logs.is_empty(), "in the logs: {}", in_logs.join("\n"));
     let report = sluice_audit::verify_dir(&s.audit_dir, None).unwrap();
     assert!(report.is_ok(), "{report:?}");
     assert!(

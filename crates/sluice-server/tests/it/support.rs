@@ -32,10 +32,41 @@ pub fn models_dir() -> PathBuf {
     }
 }
 
+/// Every log line the gateway wrote in this test process (JSON, as `sluice serve` writes to
+/// stdout), for the canary suite to scan. Installed with the runtime, before any server.
+pub fn logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: OnceLock<std::sync::Mutex<Vec<u8>>> = OnceLock::new();
+    LOGS.get_or_init(|| std::sync::Mutex::new(Vec::new()))
+}
+
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        logs()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The runtime every server and the shared index live on.
 pub fn rt() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
+        // The gateway's own filter, one level more verbose for Sluice's crates.
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,sluice_server=debug,sluice_rag=debug,sluice_audit=debug,lance=warn,lancedb=warn,mistralrs_core=warn",
+            ))
+            .with_writer(|| LogSink)
+            .try_init();
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
