@@ -26,6 +26,31 @@ pub(crate) trait Encoder: Send + 'static {
 }
 
 /// An error event: `data: {"error":{"code","message","request_id","rule"?}}`.
+/// Steps 1–4 of an answer with what they found recorded for the request's audit record, a
+/// refusal's findings included (entity types and rules; values never leave the policy crate).
+pub(crate) async fn prepare(
+    answerer: &sluice_rag::Answerer,
+    ctx: &RequestCtx,
+    req: sluice_rag::AskRequest,
+) -> Result<sluice_rag::Prepared, ApiError> {
+    let prepared = answerer
+        .prepare(ctx.redactor(), req)
+        .await
+        .inspect_err(|e| {
+            if let AnswerError::Blocked { findings, .. } = e {
+                ctx.add_findings(findings);
+            }
+        })?;
+    ctx.add_findings(&prepared.details);
+    ctx.add_sources(
+        prepared
+            .citations
+            .iter()
+            .map(|c| (c.chunk_id.as_str(), c.doc_id.as_str())),
+    );
+    Ok(prepared)
+}
+
 pub(crate) fn error_event(e: &ApiError, request_id: &str) -> Event {
     Event::default().data(e.info().body(request_id).to_string())
 }

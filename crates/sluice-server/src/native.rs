@@ -76,22 +76,7 @@ pub(crate) async fn ask(
     });
     let ctx = caller.ctx.clone();
     let answerer = &state.inner.answerer;
-    let prepared = answerer
-        .prepare(ctx.redactor(), req)
-        .await
-        .inspect_err(|e| {
-            // A refusal's audit record still lists what was found (types, rules; no values).
-            if let sluice_rag::AnswerError::Blocked { findings, .. } = e {
-                ctx.add_findings(findings);
-            }
-        })?;
-    ctx.add_findings(&prepared.details);
-    ctx.add_sources(
-        prepared
-            .citations
-            .iter()
-            .map(|c| (c.chunk_id.as_str(), c.doc_id.as_str())),
-    );
+    let prepared = crate::answer_stream::prepare(answerer, &ctx, req).await?;
     if body.stream {
         let stream = answerer.stream(ctx.redactor(), &prepared);
         let enc = AskEvents {

@@ -224,22 +224,7 @@ pub(crate) async fn chat_completions(
     };
     let ctx = caller.ctx.clone();
     let answerer = &state.inner.answerer;
-    let prepared = answerer
-        .prepare(ctx.redactor(), req)
-        .await
-        .inspect_err(|e| {
-            // A refusal's audit record still lists what was found (types, rules; no values).
-            if let sluice_rag::AnswerError::Blocked { findings, .. } = e {
-                ctx.add_findings(findings);
-            }
-        })?;
-    ctx.add_findings(&prepared.details);
-    ctx.add_sources(
-        prepared
-            .citations
-            .iter()
-            .map(|c| (c.chunk_id.as_str(), c.doc_id.as_str())),
-    );
+    let prepared = crate::answer_stream::prepare(answerer, &ctx, req).await?;
     let model = body.model.unwrap_or_else(|| SLUICE_MODEL.to_owned());
     let id = format!("chatcmpl-{}", ctx.id);
     let created = now_s();

@@ -189,24 +189,20 @@ fn keys_new_prints_a_key_once_and_a_block_with_its_hash() {
     );
 
     // `keys hash` gives the same hash for a key on stdin; garbage is refused without echo.
-    let mut child = sluice(tmp.path())
-        .args(["keys", "hash"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{key}").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let keys_hash = |line: &str| {
+        let mut child = sluice(tmp.path())
+            .args(["keys", "hash"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{line}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = keys_hash(&key);
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), hash);
-
-    let mut child = sluice(tmp.path())
-        .args(["keys", "hash"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "hunter2-not-a-key").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = keys_hash("hunter2-not-a-key");
     assert!(!out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
 }

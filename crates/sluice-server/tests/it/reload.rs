@@ -1,6 +1,8 @@
-//! Policy hot reload: a valid change takes effect without a restart; an invalid change is
-//! rejected, reported, counted, and the last good set keeps working.
+//! Policy hot reload: a valid change takes effect without a restart and without failing a
+//! request under load; an invalid change is rejected, reported, counted, and the last good
+//! set keeps working.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -56,9 +58,37 @@ fn valid_change_applies_invalid_change_is_rejected() {
         let v0 = version(&s).await;
         assert_eq!(redact(&s).await.json()["text"], "the Zebrafish launch");
 
-        // A valid new rule.
-        std::fs::write(s.policy_dir.join("custom/test-zebrafish.toml"), RULE).unwrap();
-        wait_for(&s, "the new rule", async |s| version(s).await != v0).await;
+        // A valid new rule, written while requests keep coming: the watcher swaps the set
+        // and not one request fails or sees a half-loaded policy.
+        let stop = AtomicBool::new(false);
+        let load = async {
+            let (mut ok, mut bad) = (0usize, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                for r in futures::future::join_all((0..8).map(|_| redact(&s))).await {
+                    let text = r.json()["text"].as_str().unwrap_or_default().to_owned();
+                    match (r.status.as_u16(), text.as_str()) {
+                        (200, "the Zebrafish launch" | "the [TEST_CODEWORD] launch") => ok += 1,
+                        _ => bad.push(format!("{} {}", r.status, r.text())),
+                    }
+                }
+            }
+            (ok, bad)
+        };
+        let change = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            std::fs::write(s.policy_dir.join("custom/test-zebrafish.toml"), RULE).unwrap();
+            wait_for(&s, "the new rule", async |s| version(s).await != v0).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            stop.store(true, Ordering::Relaxed);
+        };
+        let ((ok, bad), ()) = tokio::join!(load, change);
+        assert!(
+            bad.is_empty(),
+            "{} failed under reload: {:?}",
+            bad.len(),
+            &bad[..bad.len().min(3)]
+        );
+        assert!(ok >= 16, "only {ok} requests under load");
         let r = redact(&s).await;
         assert_eq!(r.json()["text"], "the [TEST_CODEWORD] launch");
         let v1 = version(&s).await;
