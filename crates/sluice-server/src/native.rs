@@ -22,7 +22,7 @@ use crate::answer_stream::{Encoder, sse_response};
 use crate::config::Role;
 use crate::error::ApiError;
 use crate::openai::findings_json;
-use crate::request::{ApiJson, Caller, body_error};
+use crate::request::{ApiJson, AsReader, Caller, WithRole, body_error};
 use crate::state::AppState;
 
 fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
@@ -50,10 +50,9 @@ pub(crate) struct AskBody {
 /// `POST /v1/ask`: answer, citations, findings per boundary, usage, timings (or SSE).
 pub(crate) async fn ask(
     State(state): State<AppState>,
-    caller: Caller,
+    WithRole(caller): AsReader,
     ApiJson(body): ApiJson<AskBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Reader)?;
     let collections = caller.collections(body.collections.as_deref()).await?;
     if body.k.is_some_and(|k| !(1..=50).contains(&k)) {
         return Err(bad("invalid_request", "k must be between 1 and 50"));
@@ -185,10 +184,9 @@ struct SearchHit {
 /// `POST /v1/search`: hits with their text through the context boundary.
 pub(crate) async fn search(
     State(state): State<AppState>,
-    caller: Caller,
+    WithRole(caller): AsReader,
     ApiJson(body): ApiJson<SearchBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Reader)?;
     let collections = caller.collections(body.collections.as_deref()).await?;
     let k = body.k.unwrap_or(sluice_index::DEFAULT_K);
     if !(1..=50).contains(&k) {
@@ -276,10 +274,9 @@ pub(crate) struct RedactBody {
 
 /// `POST /v1/redact`: redacted text and findings (entity, rule, action, span; no values).
 pub(crate) async fn redact(
-    caller: Caller,
+    WithRole(caller): AsReader,
     ApiJson(body): ApiJson<RedactBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Reader)?;
     let boundary: Boundary = match body.boundary.as_deref() {
         None => Boundary::Prompt,
         Some(b) => b.parse().map_err(|_| {

@@ -21,7 +21,7 @@ use sluice_rag::{AnswerEvent, AnswerSummary, AskRequest, Citation, Prepared};
 use crate::answer_stream::{Encoder, sse_response};
 use crate::config::Role;
 use crate::error::ApiError;
-use crate::request::{ApiJson, Caller};
+use crate::request::{ApiJson, AsReader, Caller, WithRole};
 use crate::state::AppState;
 
 /// The model id that means "all granted collections".
@@ -181,10 +181,9 @@ fn cited(citations: &[Citation], text: &str) -> Vec<Citation> {
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat_completions(
     State(state): State<AppState>,
-    caller: Caller,
+    WithRole(caller): AsReader,
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Reader)?;
     if body.n.is_some_and(|n| n != 1) {
         return Err(bad("n: only 1 choice is supported"));
     }
@@ -356,10 +355,9 @@ const MAX_EMBED_INPUTS: usize = 2048;
 /// the vectors are of the redacted text.
 pub(crate) async fn embeddings(
     State(state): State<AppState>,
-    caller: Caller,
+    WithRole(caller): AsReader,
     ApiJson(body): ApiJson<EmbeddingsBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Reader)?;
     let inputs = match body.input {
         EmbInput::One(s) => vec![s],
         EmbInput::Many(v) => v,

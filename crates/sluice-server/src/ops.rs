@@ -12,7 +12,7 @@ use sluice_audit::{AuditQuery, Page, parse_time_arg};
 
 use crate::config::Role;
 use crate::error::ApiError;
-use crate::request::{ApiQuery, Caller};
+use crate::request::{ApiQuery, AsAuditor, Caller, WithRole};
 use crate::state::AppState;
 
 /// `GET /healthz`: the process is up (no auth, not audited).
@@ -79,10 +79,9 @@ pub(crate) struct AuditParams {
 /// `GET /v1/audit`: filtered, paginated records.
 pub(crate) async fn audit_query(
     State(state): State<AppState>,
-    caller: Caller,
+    WithRole(_caller): AsAuditor,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Auditor)?;
     let time = |s: &Option<String>| s.as_deref().map(parse_time_arg).transpose();
     let q = AuditQuery {
         since: time(&p.since)?,

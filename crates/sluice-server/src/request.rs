@@ -544,6 +544,24 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A caller holding role `Role::ALL[R]`, checked before the body or query is read: a key
+/// without the role gets 403 whatever it sent (not 400 for a body it had no right to send).
+pub(crate) struct WithRole<const R: usize>(pub Caller);
+/// A caller with the `reader` role.
+pub(crate) type AsReader = WithRole<0>;
+/// A caller with the `auditor` role.
+pub(crate) type AsAuditor = WithRole<2>;
+
+impl<const R: usize> FromRequestParts<AppState> for WithRole<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(Role::ALL[R])?;
+        Ok(Self(caller))
+    }
+}
+
 /// A JSON body: any (or no) content type that says JSON, a 413 over the body limit, and
 /// 400 with the serde path (values scrubbed) for anything malformed.
 pub struct ApiJson<T>(pub T);

@@ -57,6 +57,19 @@ fn client_errors_have_one_shape_and_one_record() {
         let r = s.get(Some("reader_hb"), "/v1/audit").await;
         let rec = expect_error(s, &r, 403, "forbidden", "denied");
         assert_eq!(rec.principal.as_deref(), Some("reader_hb"));
+        // The role is checked before the body or query: 403 even for a malformed one.
+        let r = s.get(Some("reader_hb"), "/v1/audit?limit=banana").await;
+        expect_error(s, &r, 403, "forbidden", "denied");
+        let r = send(
+            client()
+                .post(format!("{}/v1/ask", s.url))
+                .bearer_auth(s.key("auditor"))
+                .header("content-type", "application/json")
+                .body("{\"question\": "),
+        )
+        .await;
+        expect_error(s, &r, 403, "forbidden", "denied");
+        assert!(r.text().contains("`reader`"), "{}", r.text());
 
         // 403: policy block names the rule, never the value.
         let key = "AKIAQYLPMN5HFIQR7XOB";
