@@ -208,6 +208,10 @@ pub(crate) async fn chat_completions(
             Some(Stop::Many(v)) => v,
         },
     };
+    // The same bound as /v1/ask: a clear 400 rather than a silent clamp further down.
+    if !(1..=4096).contains(&params.max_tokens) {
+        return Err(bad("max_tokens must be between 1 and 4096"));
+    }
     sluice_llm::ChatRequest {
         messages: vec![ChatMessage::user("x")],
         params: params.clone(),

@@ -145,6 +145,11 @@ fn client_errors_have_one_shape_and_one_record() {
             )
             .await;
         expect_error(s, &r, 400, "invalid_request", "denied");
+        for path in ["/v1/ask", "/v1/chat/completions"] {
+            let body = json!({"question": Q, "messages": [{"role": "user", "content": Q}], "max_tokens": 5000});
+            let r = s.post(Some("reader_hb"), path, &body).await;
+            expect_error(s, &r, 400, "invalid_request", "denied");
+        }
         let r = s.get(Some("auditor"), "/v1/audit?limit=abc").await;
         expect_error(s, &r, 400, "bad_query", "denied");
 
