@@ -20,7 +20,7 @@ use sluice_embed::Embedder;
 use sluice_index::{
     ChunkIndex, ChunkInput, DocumentMeta, IndexConfig, Query, Retriever, SearchMode,
 };
-use sluice_rag::{IngestOptions, IngestSummary, discover};
+use sluice_rag::{IngestOptions, IngestSummary, Ingestor, SourceFile, discover};
 
 #[derive(serde::Deserialize)]
 struct QaFile {
@@ -169,6 +169,25 @@ fn generated_doc(rng: &mut Rng, target: usize) -> String {
     s
 }
 
+/// Ingests `files` into `collection` and prints the end-to-end rates.
+async fn timed_ingest(ing: &Ingestor, collection: &str, files: &[SourceFile], label: &str) {
+    let t = Instant::now();
+    let reports = ing.ingest_files(collection, files, &()).await;
+    let secs = t.elapsed().as_secs_f64();
+    let mut s = IngestSummary::default();
+    reports.iter().for_each(|r| s.add(r));
+    println!(
+        "ingest {label}: {} files, {:.3} MB, {} chunks in {:.2} s = {:.3} MB/s, {:.1} chunks/s (failed {})",
+        files.len(),
+        s.bytes as f64 / 1e6,
+        s.chunks,
+        secs,
+        s.bytes as f64 / 1e6 / secs,
+        s.chunks as f64 / secs,
+        s.failed
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let embedder = embedder();
@@ -184,20 +203,7 @@ async fn main() {
     let index = index(tmp.path()).await;
     let ing = ingestor(index.clone(), IngestOptions::default());
     let (files, _, _) = discover(&[repo().join("corpora")]);
-    let t = Instant::now();
-    let reports = ing.ingest_files("demo", &files, &()).await;
-    let secs = t.elapsed().as_secs_f64();
-    let mut s = IngestSummary::default();
-    reports.iter().for_each(|r| s.add(r));
-    println!(
-        "ingest corpora/: {} files, {:.3} MB, {} chunks in {:.2} s = {:.3} MB/s, {:.1} chunks/s",
-        files.len(),
-        s.bytes as f64 / 1e6,
-        s.chunks,
-        secs,
-        s.bytes as f64 / 1e6 / secs,
-        s.chunks as f64 / secs
-    );
+    timed_ingest(&ing, "demo", &files, "corpora/").await;
 
     // 2. retrieval quality.
     let qa: QaFile =
@@ -286,21 +292,7 @@ async fn main() {
         i += 1;
     }
     let (files, _, _) = discover(std::slice::from_ref(&gen_dir));
-    let t = Instant::now();
-    let reports = ing.ingest_files("generated", &files, &()).await;
-    let secs = t.elapsed().as_secs_f64();
-    let mut s = IngestSummary::default();
-    reports.iter().for_each(|r| s.add(r));
-    println!(
-        "ingest generated: {} files, {:.2} MB, {} chunks in {:.1} s = {:.3} MB/s, {:.1} chunks/s (failed {})",
-        files.len(),
-        s.bytes as f64 / 1e6,
-        s.chunks,
-        secs,
-        s.bytes as f64 / 1e6 / secs,
-        s.chunks as f64 / secs,
-        s.failed
-    );
+    timed_ingest(&ing, "generated", &files, "generated").await;
 
     // 4. hybrid search over N chunks, query embedding included. Embedding 100k chunks would
     // take ~15 minutes here, so rows get real embeddings of 2,000 generated chunks, each

@@ -39,6 +39,30 @@ pub const NO_CONTEXT_ANSWER: &str =
 /// Entity type → count (never values).
 pub type FindingCounts = BTreeMap<String, usize>;
 
+/// One redaction at the prompt or context boundary: refuses on a `block` (carrying every
+/// finding so far, for the audit record), else tallies its findings and returns the text.
+fn screen(
+    r: sluice_policy::Redaction,
+    boundary: &'static str,
+    counts: &mut FindingCounts,
+    rules: &mut Vec<String>,
+    details: &mut Vec<Finding>,
+) -> Result<String, AnswerError> {
+    if let Some(b) = r.blocked {
+        details.extend(r.findings);
+        return Err(AnswerError::Blocked {
+            boundary,
+            rule: b.rule,
+            entity: b.entity,
+            findings: std::mem::take(details),
+        });
+    }
+    count(&r.findings, counts);
+    rules.extend(r.findings.iter().map(|f| f.rule.to_string()));
+    details.extend(r.findings);
+    Ok(r.text)
+}
+
 fn count(findings: &[Finding], into: &mut FindingCounts) {
     for f in findings {
         *into.entry(f.entity.to_string()).or_insert(0) += 1;
@@ -289,27 +313,21 @@ impl Answerer {
         let mut details = Vec::new();
         let mut question = String::new();
         for (i, m) in req.messages.iter().enumerate() {
-            let r = redactor.redact(&m.content, Boundary::Prompt);
-            if let Some(b) = r.blocked {
-                details.extend(r.findings);
-                return Err(AnswerError::Blocked {
-                    boundary: "prompt",
-                    rule: b.rule,
-                    entity: b.entity,
-                    findings: details,
-                });
-            }
-            count(&r.findings, &mut prompt_findings);
-            rules.extend(r.findings.iter().map(|f| f.rule.to_string()));
-            details.extend(r.findings);
+            let text = screen(
+                redactor.redact(&m.content, Boundary::Prompt),
+                "prompt",
+                &mut prompt_findings,
+                &mut rules,
+                &mut details,
+            )?;
             if i == last_user {
-                question = r.text.trim().to_owned();
+                question = text.trim().to_owned();
             } else if m.role != Role::System || !req.rag {
                 // With RAG, client system prompts are dropped: ours sets the rules of the
                 // answer. Without, the gateway passes the conversation on (redacted).
                 history.push(ChatMessage {
                     role: m.role,
-                    content: r.text,
+                    content: text,
                 });
             }
         }
@@ -339,20 +357,13 @@ impl Answerer {
         let mut context_findings = FindingCounts::new();
         let mut texts = Vec::with_capacity(hits.len());
         for h in &hits {
-            let r = redactor.redact(&h.text, Boundary::Context);
-            if let Some(b) = r.blocked {
-                details.extend(r.findings);
-                return Err(AnswerError::Blocked {
-                    boundary: "context",
-                    rule: b.rule,
-                    entity: b.entity,
-                    findings: details,
-                });
-            }
-            count(&r.findings, &mut context_findings);
-            rules.extend(r.findings.iter().map(|f| f.rule.to_string()));
-            details.extend(r.findings);
-            texts.push(r.text);
+            texts.push(screen(
+                redactor.redact(&h.text, Boundary::Context),
+                "context",
+                &mut context_findings,
+                &mut rules,
+                &mut details,
+            )?);
         }
 
         // 4. Assembly within the context window.
@@ -588,10 +599,13 @@ impl Answerer {
         })
     }
 
-    /// The whole path, collected.
-    pub async fn ask(&self, redactor: &Redactor, req: AskRequest) -> Result<Answer, AnswerError> {
-        let prepared = self.prepare(redactor, req).await?;
-        let mut stream = std::pin::pin!(self.stream(redactor, &prepared));
+    /// Step 5 collected: the whole (redacted) answer text and its summary.
+    pub async fn collect(
+        &self,
+        redactor: &Redactor,
+        prepared: &Prepared,
+    ) -> Result<(String, AnswerSummary), AnswerError> {
+        let mut stream = std::pin::pin!(self.stream(redactor, prepared));
         let mut text = String::new();
         let mut summary = None;
         while let Some(ev) = stream.next().await {
@@ -601,6 +615,13 @@ impl Answerer {
             }
         }
         let summary = summary.ok_or_else(|| AnswerError::Internal("stream ended early".into()))?;
+        Ok((text, summary))
+    }
+
+    /// The whole path, collected.
+    pub async fn ask(&self, redactor: &Redactor, req: AskRequest) -> Result<Answer, AnswerError> {
+        let prepared = self.prepare(redactor, req).await?;
+        let (text, summary) = self.collect(redactor, &prepared).await?;
         let mut citations = prepared.citations;
         mark_cited(&mut citations, &text);
         let mut findings = BTreeMap::new();

@@ -51,6 +51,25 @@ pub(crate) async fn prepare(
     Ok(prepared)
 }
 
+/// Step 5 collected (the non-streaming responses), with the response findings and token
+/// usage recorded for the audit record.
+pub(crate) async fn complete(
+    answerer: &sluice_rag::Answerer,
+    ctx: &RequestCtx,
+    prepared: &sluice_rag::Prepared,
+) -> Result<(String, AnswerSummary), ApiError> {
+    let (text, summary) = answerer.collect(ctx.redactor(), prepared).await?;
+    ctx.add_findings(&summary.details);
+    if summary.model_called {
+        ctx.set_usage(
+            answerer.generator().model_id(),
+            summary.prompt_tokens as u64,
+            summary.completion_tokens as u64,
+        );
+    }
+    Ok((text, summary))
+}
+
 pub(crate) fn error_event(e: &ApiError, request_id: &str) -> Event {
     Event::default().data(e.info().body(request_id).to_string())
 }

@@ -10,13 +10,12 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sluice_index::{Query, SearchMode};
 use sluice_ingest::Format;
 use sluice_policy::Boundary;
-use sluice_rag::{AnswerEvent, AnswerSummary, AskRequest, FileOutcome, IngestOptions, Ingestor};
+use sluice_rag::{AnswerSummary, AskRequest, FileOutcome, IngestOptions, Ingestor};
 
 use crate::answer_stream::{Encoder, sse_response};
 use crate::config::Role;
@@ -84,24 +83,7 @@ pub(crate) async fn ask(
         };
         return Ok(sse_response(ctx, stream, enc));
     }
-    let mut stream = std::pin::pin!(answerer.stream(ctx.redactor(), &prepared));
-    let mut text = String::new();
-    let mut summary = None;
-    while let Some(ev) = stream.next().await {
-        match ev? {
-            AnswerEvent::Delta(d) => text.push_str(&d),
-            AnswerEvent::Done(s) => summary = Some(s),
-        }
-    }
-    let summary = summary.ok_or_else(|| ApiError::Internal("answer ended early".into()))?;
-    ctx.add_findings(&summary.details);
-    if summary.model_called {
-        ctx.set_usage(
-            state.inner.generator.model_id(),
-            summary.prompt_tokens as u64,
-            summary.completion_tokens as u64,
-        );
-    }
+    let (text, summary) = crate::answer_stream::complete(answerer, &ctx, &prepared).await?;
     Ok(Json(ask_json(&prepared, &summary, &text, ctx.id.as_str())).into_response())
 }
 

@@ -11,12 +11,11 @@ use axum::extract::State;
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_llm::{ChatMessage, GenerationParams, Role as ChatRole};
 use sluice_policy::Boundary;
-use sluice_rag::{AnswerEvent, AnswerSummary, AskRequest, Citation, Prepared};
+use sluice_rag::{AnswerSummary, AskRequest, Citation, Prepared};
 
 use crate::answer_stream::{Encoder, sse_response};
 use crate::config::Role;
@@ -244,24 +243,7 @@ pub(crate) async fn chat_completions(
         return Ok(sse_response(ctx, stream, enc));
     }
 
-    let mut stream = std::pin::pin!(answerer.stream(ctx.redactor(), &prepared));
-    let mut text = String::new();
-    let mut summary = None;
-    while let Some(ev) = stream.next().await {
-        match ev? {
-            AnswerEvent::Delta(d) => text.push_str(&d),
-            AnswerEvent::Done(s) => summary = Some(s),
-        }
-    }
-    let summary = summary.ok_or_else(|| ApiError::Internal("answer ended early".into()))?;
-    ctx.add_findings(&summary.details);
-    if summary.model_called {
-        ctx.set_usage(
-            state.inner.generator.model_id(),
-            summary.prompt_tokens as u64,
-            summary.completion_tokens as u64,
-        );
-    }
+    let (text, summary) = crate::answer_stream::complete(answerer, &ctx, &prepared).await?;
     Ok(Json(json!({
         "id": id,
         "object": "chat.completion",
