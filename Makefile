@@ -11,7 +11,7 @@ PROFILE_FLAGS := --release --locked
 BIN := $(CARGO_TARGET_DIR)/release/sluice
 POLICY_DIR ?= policies
 
-.PHONY: help run demo-redact test build deps fmt lint unit policy-check bench bench-peers clean-data
+.PHONY: help run demo-redact test build deps lint-deps fmt lint unit policy-check bench bench-peers clean-data
 
 help:
 	@echo "make run    models, build, ingest corpora/ (collection demo), serve on http://127.0.0.1:8080"
@@ -21,6 +21,11 @@ help:
 deps:
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust with rustup (https://rustup.rs)"; exit 2; }
 	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler)
+
+# The unused-dependency check of `make lint` (a source scan: no build).
+MACHETE_VERSION := 0.9.2
+lint-deps: deps
+	@cargo machete --version 2>/dev/null | grep -q $(MACHETE_VERSION) || $(CARGO) install cargo-machete --locked --version $(MACHETE_VERSION)
 
 # Always the whole workspace with every target: `-p sluice` or a build without the test
 # targets unifies dependency features differently and rebuilds lancedb, datafusion and
@@ -46,8 +51,9 @@ demo-redact: build
 fmt:
 	$(CARGO) fmt --all
 
-lint: deps
+lint: lint-deps
 	$(CARGO) fmt --all --check
+	cargo machete
 	$(CARGO) clippy --workspace --all-targets $(PROFILE_FLAGS) -- -D warnings
 
 unit: deps models

@@ -27,6 +27,7 @@ fn draft(rng: &mut StdRng) -> RecordDraft {
         endpoint: "/v1/ask".into(),
         collections_requested: vec![C[rng.gen_range(0..C.len())].into()],
         collections_granted: vec![C[rng.gen_range(0..C.len())].into()],
+        collections_rejected: 0,
         findings: vec![FindingSummary {
             boundary: "prompt".into(),
             entity: e.into(),

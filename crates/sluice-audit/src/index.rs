@@ -351,12 +351,14 @@ impl AuditIndex {
 
     /// Run a query; records are read back from the segment files in `dir`.
     pub fn query(&self, dir: &Path, q: &AuditQuery, page: &Page) -> Result<QueryPage> {
+        page.validate()?;
         let searcher = self.reader.searcher();
-        let limit = page.limit.clamp(1, 10_000);
+        let limit = page.limit;
         let after = match &page.cursor {
             Some(c) => Some((
                 c.parse::<u64>()
-                    .map_err(|_| Error::Query(format!("bad cursor {c:?}")))?,
+                    // Not echoed: over HTTP the cursor is request text.
+                    .map_err(|_| Error::Query("bad cursor".to_owned()))?,
                 page.newest_first,
             )),
             None => None,

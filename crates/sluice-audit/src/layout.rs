@@ -137,7 +137,16 @@ impl Checkpoint {
         let tmp = dir.join(format!("{}.tmp", checkpoint_name(n)));
         let mut body = serde_json::to_vec_pretty(self)?;
         body.push(b'\n');
-        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut f = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(|e| Error::io(&tmp, e))?
+        };
         f.write_all(&body)
             .and_then(|()| f.sync_all())
             .map_err(|e| Error::io(&tmp, e))?;

@@ -39,7 +39,7 @@ pub use index::{AuditIndex, reindex};
 pub use jiff::Timestamp;
 pub use keys::{AuditSigningKey, HmacKey, parse_public_key, value_hmac};
 pub use layout::Checkpoint;
-pub use query::{AuditQuery, Page, QueryPage, parse_time_arg, scan};
+pub use query::{AuditQuery, MAX_LIMIT, MAX_OFFSET, Page, QueryPage, parse_time_arg, scan};
 pub use record::{
     Decision, FindingSummary, Record, RecordDraft, RecordId, RecordKind, RequestRecord, SystemEvent,
 };

@@ -110,6 +110,14 @@ impl AuditQuery {
     }
 }
 
+/// The deepest `offset` a page may ask for. The index collects `offset + limit` hits before
+/// it skips, so an unbounded offset is an allocation the caller chooses; deeper pages use
+/// the cursor, which costs the same at any depth.
+pub const MAX_OFFSET: usize = 100_000;
+
+/// The largest page.
+pub const MAX_LIMIT: usize = 10_000;
+
 /// Pagination: `offset` + `limit`, or a `cursor` from a previous page's `next_cursor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {
@@ -121,6 +129,23 @@ pub struct Page {
     pub cursor: Option<String>,
     /// Newest first (default: oldest first).
     pub newest_first: bool,
+}
+
+impl Page {
+    /// Checks the bounds ([`MAX_LIMIT`], [`MAX_OFFSET`]); the message echoes no request value.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=MAX_LIMIT).contains(&self.limit) {
+            return Err(Error::Query(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            )));
+        }
+        if self.offset > MAX_OFFSET {
+            return Err(Error::Query(format!(
+                "offset must be at most {MAX_OFFSET}; page deeper with the cursor"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Page {
@@ -261,15 +286,19 @@ pub fn parse_time_arg(s: &str) -> Result<Timestamp> {
         // The value is not echoed: over HTTP it is request text.
         Error::Query("bad time: use RFC 3339 or an age like 24h, 7d".to_owned())
     };
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    // The unit is the last *character*: a byte split would panic inside a multi-byte one.
+    let Some((at, unit)) = s.char_indices().next_back() else {
+        return Err(bad());
+    };
+    let n: i64 = s[..at].parse().map_err(|_| bad())?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
         _ => return Err(bad()),
     };
+    let secs = n.checked_mul(scale).ok_or_else(bad)?;
     Timestamp::now()
         .checked_sub(jiff::SignedDuration::from_secs(secs))
         .map_err(|_| bad())
@@ -287,6 +316,28 @@ mod tests {
         let age = Timestamp::now().as_second() - d.as_second();
         assert!((7199..=7201).contains(&age));
         assert!(parse_time_arg("yesterday").is_err());
+        // Regression: a multi-byte last character used to panic in `split_at`.
+        assert!(parse_time_arg("2€").is_err());
+        assert!(parse_time_arg("é").is_err());
+        assert!(parse_time_arg("").is_err());
+        // Regression: overflow is an error, not a wrap or a panic.
+        assert!(parse_time_arg("9223372036854775807d").is_err());
+    }
+
+    #[test]
+    fn page_bounds() {
+        let deep = Page {
+            offset: 100_000_000_000,
+            ..Page::default()
+        };
+        let msg = deep.validate().expect_err("deep offset refused").to_string();
+        assert!(!msg.contains("100000000000"), "{msg}");
+        assert!(Page::default().validate().is_ok());
+        let zero = Page {
+            limit: 0,
+            ..Page::default()
+        };
+        assert!(zero.validate().is_err());
     }
 
     #[test]

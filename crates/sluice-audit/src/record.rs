@@ -147,6 +147,10 @@ pub struct RequestRecord {
     /// Collections the principal was granted.
     #[serde(default)]
     pub collections_granted: Vec<String>,
+    /// How many requested names were not valid collection names. They are request text
+    /// (they could hold anything), so they are counted, never recorded.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub collections_rejected: u32,
     /// Policy findings per boundary.
     #[serde(default)]
     pub findings: Vec<FindingSummary>,
@@ -283,4 +287,8 @@ impl Record {
             None => "event",
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

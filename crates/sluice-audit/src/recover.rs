@@ -7,6 +7,7 @@
 //! crash: opening fails with [`Error::Corrupt`] so nothing is appended on top of it.
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -237,7 +238,12 @@ pub(crate) fn recover(dir: &Path) -> Result<(ChainState, File, Option<SystemEven
         let torn = &data[valid_len as usize..];
         let moved = format!("{name}.torn-{}", Timestamp::now().as_millisecond());
         let moved_path = dir.join(&moved);
-        let mut tf = File::create(&moved_path).map_err(|e| Error::io(&moved_path, e))?;
+        let mut tf = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&moved_path)
+            .map_err(|e| Error::io(&moved_path, e))?;
         tf.write_all(torn)
             .and_then(|()| tf.sync_all())
             .map_err(|e| Error::io(&moved_path, e))?;
@@ -278,9 +284,11 @@ pub(crate) fn recover(dir: &Path) -> Result<(ChainState, File, Option<SystemEven
 /// Create a new, empty segment file durably.
 pub(crate) fn create_segment(dir: &Path, n: u64) -> Result<File> {
     let path = dir.join(segment_name(n));
+    // Records are content-minimised but still say who asked what when: owner-only.
     let f = OpenOptions::new()
         .append(true)
         .create(true)
+        .mode(0o600)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
     sync_dir(dir)?;

@@ -137,6 +137,7 @@ fn no_planted_value_reaches_any_audit_file() {
             endpoint: "/v1/ask".into(),
             collections_requested: vec!["corpora".into()],
             collections_granted: vec!["corpora".into()],
+            collections_rejected: 0,
             findings,
             status: if prompt.blocked.is_some() { 403 } else { 200 },
             decision,

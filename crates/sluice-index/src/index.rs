@@ -200,10 +200,11 @@ impl ChunkIndex {
             if meta.doc_id.is_empty() {
                 return Err(IndexError::InvalidInput("empty document id".into()));
             }
-            if meta.collection.is_empty() {
+            if !crate::CollectionName::is_valid(&meta.collection) {
                 return Err(IndexError::InvalidInput(format!(
-                    "document {}: empty collection",
-                    meta.doc_id
+                    "document {}: {}",
+                    meta.doc_id,
+                    crate::InvalidCollectionName
                 )));
             }
             if !seen.insert(meta.doc_id.as_str()) {

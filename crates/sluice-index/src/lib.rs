@@ -49,6 +49,6 @@ pub use index::{
 };
 pub use scan::scan_files_for;
 pub use types::{
-    ChunkInput, ChunkStore, CollectionStats, DEFAULT_K, DEFAULT_SCORE_FLOOR, DocumentMeta, Hit,
+    ChunkInput, ChunkStore, CollectionName, CollectionStats, InvalidCollectionName, DEFAULT_K, DEFAULT_SCORE_FLOOR, DocumentMeta, Hit,
     Query, RRF_K, Retriever, SearchMode, StoredDocument, UpsertOutcome,
 };

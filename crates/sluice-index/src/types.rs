@@ -20,6 +20,78 @@ pub const DEFAULT_K: usize = 5;
 /// The RRF constant `k` in `1 / (k + rank)` (Cormack et al. 2009; LanceDB's default).
 pub const RRF_K: f32 = 60.0;
 
+/// A collection's name, the unit of access grants: 1–64 of `A-Z a-z 0-9 . _ -`, not
+/// starting with `.`. Checked where a name enters (CLI arguments, the gateway's requests and
+/// config, index writes) so that a name is never arbitrary request text: names are written
+/// to audit records and used in LanceDB filters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct CollectionName(String);
+
+/// A string that is not a valid [`CollectionName`] (the string itself is not kept: it may
+/// be request text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("collection names are 1-64 of A-Z a-z 0-9 . _ - and do not start with '.'")]
+pub struct InvalidCollectionName;
+
+impl CollectionName {
+    /// Validates `name`.
+    pub fn new(name: impl Into<String>) -> std::result::Result<Self, InvalidCollectionName> {
+        let name = name.into();
+        if Self::is_valid(&name) {
+            Ok(Self(name))
+        } else {
+            Err(InvalidCollectionName)
+        }
+    }
+
+    /// Whether `name` is a valid collection name.
+    pub fn is_valid(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= 64
+            && !name.starts_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::str::FromStr for CollectionName {
+    type Err = InvalidCollectionName;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl std::fmt::Display for CollectionName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for CollectionName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for CollectionName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::new(s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Everything the index stores about a source document (shared by all its chunks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentMeta {

@@ -1,8 +1,6 @@
 //! Text extraction per format, into blocks (headings and paragraphs) with byte spans.
 
-use std::io::Read;
-
-use crate::ExtractError;
+use crate::{ExtractError, ExtractLimits};
 
 /// A supported source format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +66,23 @@ pub struct Document {
     pub spans_are_source: bool,
 }
 
-/// Extracts text and blocks from a file's bytes.
+/// Extracts text and blocks from a file's bytes, within [`ExtractLimits::default`].
 pub fn extract(bytes: &[u8], format: Format) -> Result<Document, ExtractError> {
+    extract_with_limits(bytes, format, &ExtractLimits::default())
+}
+
+/// Extracts text and blocks from a file's bytes, within `limits`: input, nesting, inflated
+/// bytes, output text and (cooperatively) time. Any input gives `Ok` or `Err`, never an abort:
+/// PDF parsing runs on a worker thread where a panic inside lopdf or pdf-extract becomes
+/// [`ExtractError::Pdf`] (this needs `panic = "unwind"`, the default). Errors name the
+/// problem, never the content.
+pub fn extract_with_limits(
+    bytes: &[u8],
+    format: Format,
+    limits: &ExtractLimits,
+) -> Result<Document, ExtractError> {
+    limits.check_input(bytes.len())?;
+    limits.check_deadline()?;
     match format {
         Format::Markdown | Format::Text => {
             let text = std::str::from_utf8(bytes)
@@ -77,11 +90,10 @@ pub fn extract(bytes: &[u8], format: Format) -> Result<Document, ExtractError> {
                     offset: e.valid_up_to(),
                 })?
                 .to_owned();
-            if text.contains('\0') {
-                return Err(ExtractError::NotText {
-                    offset: text.find('\0').unwrap_or(0),
-                });
+            if let Some(offset) = text.find('\0') {
+                return Err(ExtractError::NotText { offset });
             }
+            limits.check_text(text.len())?;
             let blocks = text_blocks(&text, format == Format::Markdown);
             Ok(Document {
                 text,
@@ -89,13 +101,10 @@ pub fn extract(bytes: &[u8], format: Format) -> Result<Document, ExtractError> {
                 spans_are_source: true,
             })
         }
-        Format::Html => {
-            let src = String::from_utf8_lossy(bytes);
-            Ok(html(&src))
-        }
+        Format::Html => crate::html::html(&String::from_utf8_lossy(bytes), limits),
         Format::Pdf => {
-            let text = pdf_extract::extract_text_from_mem(bytes)
-                .map_err(|e| ExtractError::Pdf(e.to_string()))?;
+            let text = crate::pdf::extract_pdf(bytes, limits)?;
+            limits.check_text(text.len())?;
             let blocks = text_blocks(&text, false);
             Ok(Document {
                 text,
@@ -103,7 +112,7 @@ pub fn extract(bytes: &[u8], format: Format) -> Result<Document, ExtractError> {
                 spans_are_source: false,
             })
         }
-        Format::Docx => docx(bytes),
+        Format::Docx => crate::docx::docx(bytes, limits),
     }
 }
 
@@ -164,86 +173,19 @@ fn text_blocks(text: &str, markdown: bool) -> Vec<Block> {
     blocks
 }
 
-const HTML_BLOCKS: &[&str] = &[
-    "p",
-    "li",
-    "tr",
-    "pre",
-    "blockquote",
-    "dt",
-    "dd",
-    "figcaption",
-    "caption",
-];
-const HTML_SKIP: &[&str] = &["script", "style", "noscript", "template", "head"];
-
-fn html(src: &str) -> Document {
-    let dom = scraper::Html::parse_document(src);
-    let mut text = String::new();
-    let mut blocks = Vec::new();
-    walk_html(dom.root_element(), &mut text, &mut blocks);
-    Document {
-        text,
-        blocks,
-        spans_are_source: false,
-    }
-}
-
-fn walk_html(el: scraper::ElementRef<'_>, text: &mut String, blocks: &mut Vec<Block>) {
-    for child in el.children() {
-        let Some(child_el) = scraper::ElementRef::wrap(child) else {
-            if let Some(t) = child.value().as_text() {
-                // Loose text directly inside a container (e.g. a div) is a paragraph of its own.
-                push_block(text, blocks, BlockKind::Paragraph, t);
-            }
-            continue;
-        };
-        let name = child_el.value().name();
-        if HTML_SKIP.contains(&name) {
-            continue;
-        }
-        let heading = name
-            .strip_prefix('h')
-            .and_then(|n| n.parse::<u8>().ok())
-            .filter(|n| (1..=6).contains(n));
-        if let Some(level) = heading {
-            push_block(
-                text,
-                blocks,
-                BlockKind::Heading(level),
-                &element_text(child_el),
-            );
-        } else if HTML_BLOCKS.contains(&name) {
-            push_block(text, blocks, BlockKind::Paragraph, &element_text(child_el));
-        } else {
-            walk_html(child_el, text, blocks);
-        }
-    }
-}
-
-/// Text of an element without its script/style descendants, whitespace collapsed.
-fn element_text(el: scraper::ElementRef<'_>) -> String {
-    let mut out = String::new();
-    for node in el.descendants() {
-        if let Some(t) = node.value().as_text() {
-            let skipped = node
-                .ancestors()
-                .filter_map(scraper::ElementRef::wrap)
-                .any(|a| HTML_SKIP.contains(&a.value().name()));
-            if !skipped {
-                out.push_str(t);
-                out.push(' ');
-            }
-        }
-    }
-    out
-}
-
-fn push_block(text: &mut String, blocks: &mut Vec<Block>, kind: BlockKind, raw: &str) {
+/// Appends a block of `raw` text (whitespace collapsed) to `text`, separated by a blank line.
+pub(crate) fn push_block(
+    text: &mut String,
+    blocks: &mut Vec<Block>,
+    kind: BlockKind,
+    raw: &str,
+    limits: &ExtractLimits,
+) -> Result<(), ExtractError> {
     let collapsed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     if collapsed.is_empty() {
-        return;
+        return Ok(());
     }
+    limits.check_text(text.len() + 2 + collapsed.len())?;
     if !text.is_empty() {
         text.push_str("\n\n");
     }
@@ -253,61 +195,5 @@ fn push_block(text: &mut String, blocks: &mut Vec<Block>, kind: BlockKind, raw: 
         kind,
         span: start..text.len(),
     });
-}
-
-fn docx(bytes: &[u8]) -> Result<Document, ExtractError> {
-    use quick_xml::events::Event;
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| ExtractError::Docx(e.to_string()))?;
-    let mut xml = String::new();
-    zip.by_name("word/document.xml")
-        .map_err(|e| ExtractError::Docx(format!("word/document.xml: {e}")))?
-        .take(64 << 20)
-        .read_to_string(&mut xml)
-        .map_err(|e| ExtractError::Docx(e.to_string()))?;
-    let mut reader = quick_xml::Reader::from_str(&xml);
-    let (mut text, mut blocks) = (String::new(), Vec::new());
-    let (mut para, mut heading, mut in_t) = (String::new(), None::<u8>, false);
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) if e.name().as_ref() == b"w:t" => in_t = true,
-            Ok(Event::End(e)) if e.name().as_ref() == b"w:t" => in_t = false,
-            Ok(Event::Empty(e)) | Ok(Event::Start(e)) if e.name().as_ref() == b"w:pStyle" => {
-                let style = e
-                    .try_get_attribute("w:val")
-                    .ok()
-                    .flatten()
-                    .map(|a| String::from_utf8_lossy(&a.value).into_owned());
-                heading = style.and_then(|s| {
-                    s.strip_prefix("Heading")
-                        .and_then(|n| n.trim().parse().ok())
-                });
-            }
-            Ok(Event::Empty(e))
-                if e.name().as_ref() == b"w:tab" || e.name().as_ref() == b"w:br" =>
-            {
-                para.push(' ')
-            }
-            Ok(Event::Text(t)) if in_t => para.push_str(&String::from_utf8_lossy(t.as_ref())),
-            Ok(Event::End(e)) if e.name().as_ref() == b"w:p" => {
-                let kind = heading
-                    .take()
-                    .map_or(BlockKind::Paragraph, BlockKind::Heading);
-                push_block(&mut text, &mut blocks, kind, &std::mem::take(&mut para));
-            }
-            Ok(Event::Eof) => break,
-            Err(e) => {
-                return Err(ExtractError::Docx(format!(
-                    "word/document.xml at byte {}: {e}",
-                    reader.buffer_position()
-                )));
-            }
-            _ => {}
-        }
-    }
-    Ok(Document {
-        text,
-        blocks,
-        spans_are_source: false,
-    })
+    Ok(())
 }

@@ -2,6 +2,10 @@
 //! their byte span and heading path for citations. No policy, embedding or storage here: the
 //! pipeline redacts each chunk at the ingest boundary before it is embedded or stored.
 //!
+//! Extraction is built for hostile input: it never panics or aborts on any bytes, works within
+//! an [`ExtractLimits`] budget (input size, nesting depth, inflated bytes, output text, an
+//! optional deadline), and its errors never contain document content.
+//!
 //! ```
 //! use sluice_ingest::{chunk, extract, ChunkConfig, Format};
 //!
@@ -14,9 +18,15 @@
 //! ```
 
 mod chunk;
+mod docx;
 mod error;
 mod extract;
+mod html;
+mod limits;
+mod pdf;
+mod pdf_scan;
 
 pub use chunk::{Chunk, ChunkConfig, chunk, estimate_tokens};
 pub use error::ExtractError;
-pub use extract::{Block, BlockKind, Document, Format, extract};
+pub use extract::{Block, BlockKind, Document, Format, extract, extract_with_limits};
+pub use limits::ExtractLimits;

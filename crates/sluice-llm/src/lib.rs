@@ -48,6 +48,7 @@ pub use error::LlmError;
 pub use local::{DEFAULT_MAX_CONTEXT, LocalModelConfig, MistralRsGenerator};
 pub use openai::{ApiKey, OpenAiGenerator, UpstreamConfig};
 pub use queue::QueuedGenerator;
+pub use stops::StopFilter;
 pub use types::{
     ChatMessage, ChatRequest, FinishReason, GenEvent, GenStream, GenerationParams, Generator, Role,
     Usage, estimate_tokens,

@@ -128,6 +128,9 @@ impl OpenAiGenerator {
             .connect_timeout(cfg.timeout)
             .read_timeout(cfg.timeout)
             .no_proxy()
+            // A redirect would re-send the (redacted, but still private) prompt to wherever
+            // the upstream points: the configured address is the only one spoken to.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| LlmError::Load(format!("HTTP client: {e}")))?;
         Ok(Self {

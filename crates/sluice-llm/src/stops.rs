@@ -13,15 +13,18 @@ use crate::{FinishReason, GenEvent, GenStream, LlmError, Usage};
 /// own `Done` (and its usage) before dropping the stream, which cancels the generation.
 const DRAIN_EVENTS: usize = 16;
 
-/// Finds stop strings in text that arrives in pieces.
+/// Finds stop strings in text that arrives in pieces. Used by the backends on raw output
+/// and by the answer path on *redacted* output (where the caller's stop strings belong: a
+/// stop applied before redaction could cut a value in two).
 #[derive(Debug)]
-pub(crate) struct StopFilter {
+pub struct StopFilter {
     stops: Vec<String>,
     pending: String,
 }
 
 impl StopFilter {
-    pub(crate) fn new(stops: Vec<String>) -> Self {
+    /// A filter for `stops` (empty strings are ignored).
+    pub fn new(stops: Vec<String>) -> Self {
         Self {
             stops: stops.into_iter().filter(|s| !s.is_empty()).collect(),
             pending: String::new(),
@@ -30,7 +33,7 @@ impl StopFilter {
 
     /// Adds a piece; returns the text now safe to emit and whether a stop string was found
     /// (after which nothing more must be emitted).
-    pub(crate) fn push(&mut self, piece: &str) -> (String, bool) {
+    pub fn push(&mut self, piece: &str) -> (String, bool) {
         self.pending.push_str(piece);
         if let Some(pos) = self
             .stops
@@ -58,7 +61,7 @@ impl StopFilter {
     }
 
     /// The held-back text, at the end of the stream.
-    pub(crate) fn finish(&mut self) -> String {
+    pub fn finish(&mut self) -> String {
         std::mem::take(&mut self.pending)
     }
 

@@ -231,3 +231,50 @@ fn dropping_the_client_stream_is_fine() {
         assert!(!o.text.is_empty());
     });
 }
+
+/// Regression (adversarial review): the client followed upstream redirects, so the prompt
+/// was POSTed again to wherever the upstream pointed. A redirect is now an upstream error
+/// and nothing reaches the redirect's target.
+#[test]
+fn upstream_redirects_are_not_followed() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SINK_HITS: AtomicUsize = AtomicUsize::new(0);
+    rt().block_on(async {
+        let sink = axum::Router::new().route(
+            "/v1/chat/completions",
+            post(|| async {
+                SINK_HITS.fetch_add(1, Ordering::SeqCst);
+                StatusCode::OK
+            }),
+        );
+        let sink_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sink_addr = sink_l.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(sink_l, sink).await.unwrap() });
+        let target = format!("http://{sink_addr}/v1/chat/completions");
+        let redirector = axum::Router::new().route(
+            "/v1/chat/completions",
+            post(move || {
+                let target = target.clone();
+                async move {
+                    (
+                        StatusCode::TEMPORARY_REDIRECT,
+                        [(axum::http::header::LOCATION, target)],
+                    )
+                        .into_response()
+                }
+            }),
+        );
+        let red_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let red_addr = red_l.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(red_l, redirector).await.unwrap() });
+
+        let up = client(format!("http://{red_addr}/v1"));
+        let err = up.generate(ask("my password is hunter2", 4, &[])).await;
+        assert!(
+            matches!(err, Err(LlmError::Upstream { status: Some(307), .. })),
+            "{:?}",
+            err.err()
+        );
+        assert_eq!(SINK_HITS.load(Ordering::SeqCst), 0, "the prompt was re-sent");
+    });
+}

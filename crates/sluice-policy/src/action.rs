@@ -69,7 +69,8 @@ impl FromStr for Boundary {
 pub enum Action {
     /// Replace with `[ENTITY]`.
     Redact,
-    /// Replace with a stable keyed token `<ENTITY_1a2b3c>`.
+    /// Replace with a stable keyed token `<ENTITY_1a2b3c4d5e6f7a8b>` (64 bits: collisions stay
+    /// negligible at millions of values, and a token is no short dictionary key).
     Pseudonymize,
     /// Replace all but the last `keep` characters with `*`.
     Mask {
@@ -182,7 +183,7 @@ pub(crate) fn render(
             out.push('<');
             out.push_str(entity);
             out.push('_');
-            out.push_str(&hex::encode(&mac[..3]));
+            out.push_str(&hex::encode(&mac[..8]));
             out.push('>');
         }
         Action::Hash => {
@@ -238,7 +239,7 @@ mod tests {
         assert_eq!(r(Action::Redact, "a@b.io"), "[EMAIL_ADDRESS]");
         assert_eq!(r(Action::Mask { keep: 4 }, "jane@acme.io"), "********e.io");
         let p = r(Action::Pseudonymize, "a@b.io");
-        assert!(p.starts_with("<EMAIL_ADDRESS_") && p.len() == "<EMAIL_ADDRESS_>".len() + 6);
+        assert!(p.starts_with("<EMAIL_ADDRESS_") && p.len() == "<EMAIL_ADDRESS_>".len() + 16);
         assert_eq!(
             p,
             r(Action::Pseudonymize, "a@b.io"),

@@ -208,7 +208,7 @@ impl Policy {
     fn accept(&self, d: u32, view: &str, s: usize, e: usize) -> Option<Candidate> {
         let det: &Detector = &self.detectors[d as usize];
         let value = view.get(s..e)?;
-        if looks_like_replacement(value) {
+        if looks_like_replacement(value, self.mask_keep) {
             return None;
         }
         if det.validators.iter().any(|v| !v(value)) {
@@ -282,21 +282,60 @@ impl Policy {
     }
 }
 
-/// Sluice's own replacement tokens (`[EMAIL_ADDRESS]`, `<PERSON_1a2b3c>`, `[IBAN_CODE:…]`)
-/// and masks (`********1234`) are never findings: redacting redacted text changes nothing.
-fn looks_like_replacement(value: &str) -> bool {
+/// A value that *is* one of Sluice's own replacement tokens (`[EMAIL_ADDRESS]`,
+/// `<PERSON_1a2b3c4d5e6f7a8b>`, `[IBAN_CODE:…]`) or masks (`********1234`) is never a finding:
+/// redacting redacted text changes nothing.
+///
+/// The whole value must be the token or mask. A value that merely *contains* one is text an
+/// attacker can write (`Password=[X1]hunter2`, forty `*` before the password), so it is
+/// detected like any other. A mask is a run of `*` followed by at most `mask_keep` (the
+/// largest `keep` of the policy's mask actions) characters, never more than the stars.
+fn looks_like_replacement(value: &str, mask_keep: usize) -> bool {
     static TOKEN: std::sync::LazyLock<Option<regex_automata::meta::Regex>> =
         std::sync::LazyLock::new(|| {
             regex_automata::meta::Regex::new(
-                r"[\[<][A-Z][A-Z0-9_]{1,63}(?:_[0-9a-f]{6}|:[0-9a-f]{16})?[\]>]",
+                r"^[\[<][A-Z][A-Z0-9_]{1,63}(?:_[0-9a-f]{16}|:[0-9a-f]{16})?[\]>]$",
             )
             .ok()
         });
     let b = value.as_bytes();
-    if memchr::memchr2(b'[', b'<', b).is_some() && TOKEN.as_ref().is_some_and(|t| t.is_match(value))
-    {
-        return true;
+    if matches!(b.first(), Some(b'[' | b'<')) {
+        return TOKEN.as_ref().is_some_and(|t| t.is_match(value));
     }
-    let stars = b.iter().filter(|&&c| c == b'*').count();
-    stars * 2 >= b.len()
+    let stars = b.iter().take_while(|&&c| c == b'*').count();
+    let rest = &value[stars..];
+    stars > 0 && rest.chars().count() <= mask_keep.min(stars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_replacement;
+
+    #[test]
+    fn only_a_whole_token_or_mask_is_a_replacement() {
+        for v in [
+            "[EMAIL_ADDRESS]",
+            "<PERSON_1a2b3c4d5e6f7a8b>",
+            "[IBAN_CODE:0123456789abcdef]",
+            "************1111",
+            "****",
+        ] {
+            assert!(looks_like_replacement(v, 4), "{v}");
+        }
+        for v in [
+            "[X1]hunter2secret",
+            "hunter2[X1]secret",
+            "Server=db;Password=[PASSWORD]x",
+            "<PERSON_1a2b3c4d5e6f7a8b>hunter2",
+            "****************hunter2secret",
+            "**1234",
+            "ab**",
+            "Server=db;Password=****************************************",
+        ] {
+            assert!(!looks_like_replacement(v, 4), "{v}");
+        }
+        // No mask action in the policy: only bare stars.
+        assert!(!looks_like_replacement("****1234", 0));
+        assert!(looks_like_replacement("****", 0));
+    }
 }

@@ -59,6 +59,8 @@ pub struct Policy {
     pub(crate) encoded: meta::Regex,
     pub(crate) holdback: usize,
     pub(crate) holdback_rule: String,
+    /// Largest `keep` of any mask action: the longest unmasked tail a mask of ours can have.
+    pub(crate) mask_keep: usize,
     pub(crate) tests: Vec<FileTests>,
     pub(crate) files: usize,
 }
@@ -809,6 +811,19 @@ fn assemble(
     };
     let encoded =
         build_many(&encoded::PATTERNS).map_err(|m| internal(format!("encoded runs: {m}")))?;
+    let mask_keep = boundaries
+        .iter()
+        .flat_map(|b| {
+            std::iter::once(&b.default)
+                .chain(b.categories.values())
+                .chain(b.entities.values())
+        })
+        .filter_map(|a| match a {
+            Action::Mask { keep } => Some(*keep),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
     Ok(Policy {
         name: String::new(),
         version: String::new(),
@@ -826,6 +841,7 @@ fn assemble(
         encoded,
         holdback,
         holdback_rule,
+        mask_keep,
         tests: Vec::new(),
         files: 0,
     })

@@ -286,6 +286,15 @@ const FRAGMENTS: &[&str] = &[
     "x@y.co ",
     "pwd:",
     "ASIA",
+    // Characters the view drops, folds or expands.
+    "\u{E0100}",
+    "\u{0332}",
+    "\u{13AA}",
+    "\u{FFA0}",
+    "\u{00A8}",
+    "’",
+    "ﬀ",
+    "[X1]",
 ];
 
 fn arb_text() -> impl Strategy<Value = String> {

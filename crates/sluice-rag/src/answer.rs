@@ -23,51 +23,22 @@ use std::time::Instant;
 use futures::{Stream, StreamExt};
 use serde::Serialize;
 use sluice_embed::Embedder;
-use sluice_index::{Hit, Query, Retriever, SearchMode};
+use sluice_index::{Retriever, SearchMode};
 use sluice_llm::{
-    ChatMessage, ChatRequest, FinishReason, GenEvent, GenerationParams, Generator, Role, Usage,
+    ChatMessage, ChatRequest, FinishReason, GenEvent, GenerationParams, Generator, Role,
+    StopFilter, Usage,
 };
 use sluice_policy::{Boundary, Finding, Redactor};
 
 use crate::error::AnswerError;
+use crate::passages::Passage;
 use crate::prompt;
+use crate::screen::{self, FindingCounts, Screen};
+use crate::search::{SearchHit, SearchOutcome, SearchRequest, Searcher, screen_hits};
 
 /// What the answer says when no granted document is relevant enough. No model is called.
 pub const NO_CONTEXT_ANSWER: &str =
     "I found no relevant documents in the collections you can access, so I cannot answer this.";
-
-/// Entity type → count (never values).
-pub type FindingCounts = BTreeMap<String, usize>;
-
-/// One redaction at the prompt or context boundary: refuses on a `block` (carrying every
-/// finding so far, for the audit record), else tallies its findings and returns the text.
-fn screen(
-    r: sluice_policy::Redaction,
-    boundary: &'static str,
-    counts: &mut FindingCounts,
-    rules: &mut Vec<String>,
-    details: &mut Vec<Finding>,
-) -> Result<String, AnswerError> {
-    if let Some(b) = r.blocked {
-        details.extend(r.findings);
-        return Err(AnswerError::Blocked {
-            boundary,
-            rule: b.rule,
-            entity: b.entity,
-            findings: std::mem::take(details),
-        });
-    }
-    count(&r.findings, counts);
-    rules.extend(r.findings.iter().map(|f| f.rule.to_string()));
-    details.extend(r.findings);
-    Ok(r.text)
-}
-
-fn count(findings: &[Finding], into: &mut FindingCounts) {
-    for f in findings {
-        *into.entry(f.entity.to_string()).or_insert(0) += 1;
-    }
-}
 
 /// Knobs of the answer path.
 #[derive(Debug, Clone)]
@@ -82,6 +53,21 @@ pub struct AnswerSettings {
     pub score_floor: Option<f32>,
     /// Default generation settings (a request may lower `max_tokens`).
     pub params: GenerationParams,
+    /// How questions are answered unless a request says otherwise.
+    pub answer_mode: AnswerMode,
+    /// Cited passages selected per answer (0: none).
+    pub passages: usize,
+}
+
+/// How a question is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerMode {
+    /// Passages first, then the model's answer.
+    #[default]
+    Generate,
+    /// Passages only, no model call: the mode for CPU-only hosts.
+    Extractive,
 }
 
 impl Default for AnswerSettings {
@@ -96,6 +82,8 @@ impl Default for AnswerSettings {
                 temperature: 0.0,
                 stop: Vec::new(),
             },
+            answer_mode: AnswerMode::Generate,
+            passages: crate::passages::DEFAULT_PASSAGES,
         }
     }
 }
@@ -118,6 +106,8 @@ pub struct AskRequest {
     /// included) goes to the model through the prompt boundary, and the answer comes back
     /// through the response boundary.
     pub rag: bool,
+    /// Overrides [`AnswerSettings::answer_mode`].
+    pub answer_mode: Option<AnswerMode>,
 }
 
 impl AskRequest {
@@ -130,6 +120,7 @@ impl AskRequest {
             mode: None,
             params: None,
             rag: true,
+            answer_mode: None,
         }
     }
 }
@@ -192,6 +183,16 @@ pub struct Prepared {
     pub policy_version: String,
     /// No-RAG mode ([`AskRequest::rag`] false): the model is called without sources.
     pub direct: bool,
+    /// The sentences of the sources that best answer the question (through the context
+    /// boundary), numbered like the citations: shown before the model's answer, or as the
+    /// whole answer in [`AnswerMode::Extractive`].
+    pub passages: Vec<Passage>,
+    /// Answered from the passages alone (no model call).
+    pub extractive: bool,
+    /// The caller's stop strings after the prompt boundary. They are applied to the answer
+    /// *after* the response boundary (never by the model on raw output, where cutting a
+    /// value in two would let part of it past the redactor).
+    pub stops: Vec<String>,
     started: Instant,
     retrieval_ms: f64,
 }
@@ -250,8 +251,7 @@ pub struct Answer {
 /// The answer path, with its three swappable parts.
 #[derive(Clone)]
 pub struct Answerer {
-    embedder: Arc<dyn Embedder>,
-    retriever: Arc<dyn Retriever>,
+    searcher: Searcher,
     generator: Arc<dyn Generator>,
     settings: AnswerSettings,
 }
@@ -265,11 +265,25 @@ impl Answerer {
         settings: AnswerSettings,
     ) -> Self {
         Self {
-            embedder,
-            retriever,
+            searcher: Searcher::new(embedder, retriever),
             generator,
             settings,
         }
+    }
+
+    /// The search half (for embeddings of request text).
+    pub fn searcher(&self) -> &Searcher {
+        &self.searcher
+    }
+
+    /// Guarded search (prompt boundary, retrieval, context boundary): the path of
+    /// `/v1/search` and `sluice search`, and the retrieval step of [`Answerer::prepare`].
+    pub async fn search(
+        &self,
+        redactor: &Redactor,
+        req: SearchRequest,
+    ) -> Result<SearchOutcome, AnswerError> {
+        self.searcher.search(redactor, req).await
     }
 
     /// The generator (for model listings and metrics).
@@ -306,20 +320,14 @@ impl Answerer {
             });
         }
 
-        // 1. Prompt boundary, every turn (earlier turns go to the model too).
-        let mut prompt_findings = FindingCounts::new();
-        let mut rules = Vec::new();
+        // 1. Prompt boundary: every turn, the turns run together, and the stop strings.
+        let mut screen = Screen::new(redactor);
         let mut history = Vec::with_capacity(req.messages.len());
-        let mut details = Vec::new();
+        let mut screened = Vec::with_capacity(req.messages.len());
         let mut question = String::new();
         for (i, m) in req.messages.iter().enumerate() {
-            let text = screen(
-                redactor.redact(&m.content, Boundary::Prompt),
-                "prompt",
-                &mut prompt_findings,
-                &mut rules,
-                &mut details,
-            )?;
+            let text = screen.text(&m.content, Boundary::Prompt)?;
+            screened.push(text.clone());
             if i == last_user {
                 question = text.trim().to_owned();
             } else if m.role != Role::System || !req.rag {
@@ -331,40 +339,28 @@ impl Answerer {
                 });
             }
         }
-
+        screen.joins(&screened.iter().map(String::as_str).collect::<Vec<_>>())?;
         let mut params = req.params.unwrap_or_else(|| self.settings.params.clone());
         params.max_tokens = params.max_tokens.clamp(1, 4096);
+        let stops = screen.stops(&std::mem::take(&mut params.stop))?;
 
-        // 2. Retrieval on the redacted question.
-        let hits = if req.collections.is_empty() || !req.rag {
-            Vec::new()
+        // 2. Retrieval on the redacted question; 3. context boundary on every hit.
+        let mode = req.mode.unwrap_or(self.settings.mode);
+        let (hits, question_vec) = if req.rag {
+            let (hits, vector) = self
+                .searcher
+                .retrieve(
+                    &question,
+                    req.collections.clone(),
+                    req.k.unwrap_or(self.settings.k),
+                    mode,
+                    self.settings.score_floor,
+                )
+                .await?;
+            (screen_hits(&mut screen, hits, mode)?, vector)
         } else {
-            let embedder = self.embedder.clone();
-            let q = question.clone();
-            let vector = tokio::task::spawn_blocking(move || embedder.embed(&[q.as_str()]))
-                .await
-                .map_err(|e| AnswerError::Internal(e.to_string()))??
-                .pop()
-                .ok_or_else(|| AnswerError::Internal("embedder returned no vector".into()))?;
-            let query = Query::new(question.clone(), vector, req.collections.clone())
-                .with_k(req.k.unwrap_or(self.settings.k).clamp(1, 50))
-                .with_mode(req.mode.unwrap_or(self.settings.mode))
-                .with_score_floor(self.settings.score_floor);
-            self.retriever.search(&query).await?
+            (Vec::new(), Vec::new())
         };
-
-        // 3. Context boundary.
-        let mut context_findings = FindingCounts::new();
-        let mut texts = Vec::with_capacity(hits.len());
-        for h in &hits {
-            texts.push(screen(
-                redactor.redact(&h.text, Boundary::Context),
-                "context",
-                &mut context_findings,
-                &mut rules,
-                &mut details,
-            )?);
-        }
 
         // 4. Assembly within the context window.
         let (messages, used) = if !req.rag {
@@ -372,7 +368,7 @@ impl Answerer {
         } else if hits.is_empty() {
             (Vec::new(), 0)
         } else {
-            self.fit(&history, &hits, &texts, &question, params.max_tokens)?
+            self.fit(&history, &hits, &question, params.max_tokens)?
         };
         let citations = hits
             .iter()
@@ -380,17 +376,29 @@ impl Answerer {
             .enumerate()
             .map(|(i, h)| citation(i + 1, h))
             .collect();
-        rules.sort();
-        rules.dedup();
+        let passages = crate::passages::select(
+            &self.searcher,
+            &question,
+            &question_vec,
+            &hits[..used],
+            self.settings.passages,
+        )
+        .await?;
+        let extractive =
+            req.rag && req.answer_mode.unwrap_or(self.settings.answer_mode) == AnswerMode::Extractive;
+        let details = screen.into_findings();
         Ok(Prepared {
             question,
             citations,
-            prompt_findings,
-            context_findings,
-            rules,
+            prompt_findings: screen::counts(&details, Boundary::Prompt),
+            context_findings: screen::counts(&details, Boundary::Context),
+            rules: screen::rules(&details),
             details,
             messages,
             params,
+            passages,
+            extractive,
+            stops,
             policy_version: redactor.policy().version().to_owned(),
             retrieval_ms: started.elapsed().as_secs_f64() * 1e3,
             direct: !req.rag,
@@ -425,8 +433,7 @@ impl Answerer {
     fn fit(
         &self,
         history: &[ChatMessage],
-        hits: &[Hit],
-        texts: &[String],
+        hits: &[SearchHit],
         question: &str,
         max_tokens: usize,
     ) -> Result<(Vec<ChatMessage>, usize), AnswerError> {
@@ -434,9 +441,8 @@ impl Answerer {
         let budget = g.context_length().saturating_sub(max_tokens);
         let fenced: Vec<String> = hits
             .iter()
-            .zip(texts)
             .enumerate()
-            .map(|(i, (h, t))| prompt::fence(i + 1, h, t))
+            .map(|(i, h)| prompt::fence(i + 1, h))
             .collect();
         // Chat templates add a few tokens per turn.
         let overhead = 8 * (history.len() + 2);
@@ -492,6 +498,14 @@ impl Answerer {
         let retrieval_ms = prepared.retrieval_ms;
         let n_sources = prepared.citations.len();
         let direct = prepared.direct;
+        let extractive = prepared.extractive;
+        let passages = prepared.passages.clone();
+        let mut stops = StopFilter::new(prepared.stops.clone());
+        // Usage when a stop string cuts the answer before the model reports its own.
+        let prompt_estimate: usize = messages
+            .iter()
+            .map(|m| generator.count_tokens(&m.content))
+            .sum();
         async_stream(move |tx| async move {
             let t0 = Instant::now();
             let mut first: Option<f64> = None;
@@ -509,15 +523,8 @@ impl Answerer {
                            guard: &sluice_policy::StreamRedactor,
                            first: Option<f64>,
                            called: bool| {
-                let mut response_findings = FindingCounts::new();
-                count(guard.findings(), &mut response_findings);
-                let mut response_rules: Vec<String> = guard
-                    .findings()
-                    .iter()
-                    .map(|f| f.rule.to_string())
-                    .collect();
-                response_rules.sort();
-                response_rules.dedup();
+                let response_findings = screen::counts(guard.findings(), Boundary::Response);
+                let response_rules = screen::rules(guard.findings());
                 AnswerSummary {
                     finish_reason: finish,
                     prompt_tokens: usage.prompt_tokens,
@@ -534,12 +541,38 @@ impl Answerer {
                 }
             };
             let blocked = |b: sluice_policy::Blocked| AnswerError::Blocked {
-                boundary: "response",
+                boundary: Boundary::Response,
                 rule: b.rule,
                 entity: b.entity,
                 findings: Vec::new(),
             };
 
+            if extractive {
+                let text = if passages.is_empty() {
+                    NO_CONTEXT_ANSWER.to_owned()
+                } else {
+                    extractive_answer(&passages)
+                };
+                // Passages passed the context boundary; the response boundary still runs.
+                let out = match guard.push(&text).and_then(|mut o| {
+                    guard.finish().map(|rest| {
+                        o.push_str(&rest);
+                        o
+                    })
+                }) {
+                    Ok(o) => o,
+                    Err(b) => {
+                        let _ = tx.send(Err(blocked(b)));
+                        return;
+                    }
+                };
+                if !emit(out, &mut first) {
+                    return;
+                }
+                let s = summary("stop", Usage::default(), &guard, first, false);
+                let _ = tx.send(Ok(AnswerEvent::Done(s)));
+                return;
+            }
             if messages.is_empty() || (n_sources == 0 && !direct) {
                 if !emit(NO_CONTEXT_ANSWER.to_owned(), &mut first) {
                     return;
@@ -557,12 +590,26 @@ impl Answerer {
             };
             let mut finish = FinishReason::Stop;
             let mut usage = Usage::default();
+            let mut deltas = 0usize;
             while let Some(ev) = gen_stream.next().await {
                 match ev {
                     Ok(GenEvent::Delta(d)) => match guard.push(&d) {
                         Ok(out) => {
+                            deltas += 1;
+                            // Stop strings run on the redacted text (see `Prepared::stops`).
+                            let (out, stopped) = stops.push(&out);
                             if !emit(out, &mut first) {
                                 return; // the client went away: dropping stops the model
+                            }
+                            if stopped {
+                                drop(gen_stream); // cancels the generation
+                                let usage = Usage {
+                                    prompt_tokens: prompt_estimate,
+                                    completion_tokens: deltas,
+                                };
+                                let s = summary("stop", usage, &guard, first, true);
+                                let _ = tx.send(Ok(AnswerEvent::Done(s)));
+                                return;
                             }
                         }
                         Err(b) => {
@@ -585,6 +632,10 @@ impl Answerer {
             }
             match guard.finish() {
                 Ok(out) => {
+                    let (mut out, stopped) = stops.push(&out);
+                    if !stopped {
+                        out.push_str(&stops.finish());
+                    }
                     if !emit(out, &mut first) {
                         return;
                     }
@@ -637,6 +688,15 @@ impl Answerer {
     }
 }
 
+/// The answer of the extractive mode: each passage quoted with its source number.
+fn extractive_answer(passages: &[Passage]) -> String {
+    let mut out = String::from("From the sources:\n");
+    for p in passages {
+        out.push_str(&format!("- \"{}\" [{}]\n", p.text, p.n));
+    }
+    out
+}
+
 /// Sets [`Citation::cited`] for every `[n]` that appears in `answer`.
 pub fn mark_cited(citations: &mut [Citation], answer: &str) {
     for c in citations {
@@ -644,7 +704,7 @@ pub fn mark_cited(citations: &mut [Citation], answer: &str) {
     }
 }
 
-fn citation(n: usize, h: &Hit) -> Citation {
+fn citation(n: usize, h: &SearchHit) -> Citation {
     Citation {
         n,
         chunk_id: h.chunk_id.clone(),

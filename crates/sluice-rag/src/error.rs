@@ -37,6 +37,12 @@ pub enum IngestError {
         /// Entity type.
         entity: String,
     },
+    /// Extraction, redaction and chunking took longer than the per-file budget.
+    #[error("took longer than the {secs} s per-file budget; skipped")]
+    TimedOut {
+        /// The budget.
+        secs: u64,
+    },
     /// The embedding model failed.
     #[error("embedding failed: {0}")]
     Embed(#[from] sluice_embed::EmbedError),
@@ -68,8 +74,8 @@ pub enum AnswerError {
     /// A policy `block` action refused the request or stopped the answer.
     #[error("blocked at the {boundary} boundary by policy rule {rule} ({entity})")]
     Blocked {
-        /// `prompt`, `context` or `response`.
-        boundary: &'static str,
+        /// Where: prompt, context or response.
+        boundary: sluice_policy::Boundary,
         /// Rule id.
         rule: String,
         /// Entity type.

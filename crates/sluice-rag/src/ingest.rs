@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use sluice_embed::Embedder;
 use sluice_index::{ChunkInput, ChunkStore, DocumentMeta, UpsertOutcome};
 use sluice_ingest::{ChunkConfig, Format};
-use sluice_policy::{Boundary, Redactor};
+use sluice_policy::{Boundary, Finding, Redactor};
 
 use crate::error::IngestError;
 
@@ -32,6 +32,9 @@ pub struct IngestOptions {
     pub chunk: ChunkConfig,
     /// Chunks per embedding call.
     pub embed_batch: usize,
+    /// Wall-clock budget for extracting, redacting and chunking one document; past it the
+    /// file fails alone (a hostile PDF must not hold the run).
+    pub prepare_timeout: std::time::Duration,
 }
 
 impl Default for IngestOptions {
@@ -40,6 +43,7 @@ impl Default for IngestOptions {
             max_file_bytes: 64 * 1024 * 1024,
             chunk: ChunkConfig::default(),
             embed_batch: 32,
+            prepare_timeout: std::time::Duration::from_secs(120),
         }
     }
 }
@@ -71,7 +75,7 @@ pub enum FileOutcome {
 /// The report for one file.
 #[derive(Debug, Serialize)]
 pub struct FileReport {
-    /// The source path (as stored).
+    /// The source path as stored: after the ingest boundary (it is shown in citations).
     pub source_path: String,
     /// The document id.
     pub doc_id: String,
@@ -84,6 +88,10 @@ pub struct FileReport {
     /// What happened, or why it failed.
     #[serde(serialize_with = "ser_outcome")]
     pub outcome: Result<FileOutcome, IngestError>,
+    /// The ingest-boundary findings themselves (path and text; values never print), for
+    /// audit records — also when the ingest policy blocked the document.
+    #[serde(skip)]
+    pub details: Vec<Finding>,
 }
 
 fn ser_outcome<S: serde::Serializer>(
@@ -281,7 +289,6 @@ pub struct Ingestor {
 /// A document after extraction, redaction and chunking, ready to embed.
 struct Prepared {
     chunks: Vec<(std::ops::Range<u64>, String, String)>,
-    findings: BTreeMap<String, usize>,
 }
 
 impl Ingestor {
@@ -324,23 +331,16 @@ impl Ingestor {
 
     /// Ingests one file from disk.
     pub async fn ingest_file(&self, collection: &str, f: &SourceFile) -> FileReport {
-        let id = doc_id(collection, &f.source_path);
-        let fail = |e: IngestError, bytes: u64| FileReport {
-            source_path: f.source_path.clone(),
-            doc_id: id.clone(),
-            bytes,
-            chunks: 0,
-            findings: BTreeMap::new(),
-            outcome: Err(e),
-        };
+        let mut report = self.screened_report(collection, &f.source_path);
+        if report.outcome.is_err() {
+            return report;
+        }
         if f.size > self.opts.max_file_bytes {
-            return fail(
-                IngestError::TooLarge {
-                    size: f.size,
-                    limit: self.opts.max_file_bytes,
-                },
-                0,
-            );
+            report.outcome = Err(IngestError::TooLarge {
+                size: f.size,
+                limit: self.opts.max_file_bytes,
+            });
+            return report;
         }
         let format = match f
             .path
@@ -349,24 +349,27 @@ impl Ingestor {
             .map(Format::from_extension)
         {
             Some(Ok(fmt)) => fmt,
-            Some(Err(e)) => return fail(e.into(), 0),
+            Some(Err(e)) => {
+                report.outcome = Err(e.into());
+                return report;
+            }
             None => {
-                return fail(
-                    sluice_ingest::ExtractError::Unsupported(String::new()).into(),
-                    0,
-                );
+                report.outcome = Err(sluice_ingest::ExtractError::Unsupported(String::new()).into());
+                return report;
             }
         };
         // Read at most limit + 1 bytes: the file may have grown since it was listed.
-        let bytes = match read_bounded(&f.path, self.opts.max_file_bytes).await {
-            Ok(b) => b,
-            Err(e) => return fail(e, 0),
-        };
-        self.ingest_bytes(collection, &f.source_path, bytes, format)
-            .await
+        match read_bounded(&f.path, self.opts.max_file_bytes).await {
+            Ok(bytes) => self.ingest_into(collection, report, bytes, format).await,
+            Err(e) => {
+                report.outcome = Err(e);
+                report
+            }
+        }
     }
 
-    /// Ingests one document given as bytes (uploads, tests).
+    /// Ingests one document given as bytes (uploads, tests). `source_path` is the caller's:
+    /// it passes the ingest boundary here, like every path stored.
     pub async fn ingest_bytes(
         &self,
         collection: &str,
@@ -374,26 +377,56 @@ impl Ingestor {
         bytes: Vec<u8>,
         format: Format,
     ) -> FileReport {
-        let id = doc_id(collection, source_path);
-        let len = bytes.len() as u64;
+        let report = self.screened_report(collection, source_path);
+        if report.outcome.is_err() {
+            return report;
+        }
+        self.ingest_into(collection, report, bytes, format).await
+    }
+
+    /// The report of a document whose path went through the ingest boundary: the path is
+    /// stored and shown in citations, and the document id is derived from what is stored.
+    fn screened_report(&self, collection: &str, raw_path: &str) -> FileReport {
+        let sp = self.redactor.redact(raw_path, Boundary::Ingest);
         let mut report = FileReport {
-            source_path: source_path.to_owned(),
-            doc_id: id.clone(),
-            bytes: len,
+            doc_id: doc_id(collection, &sp.text),
+            source_path: sp.text,
+            bytes: 0,
             chunks: 0,
             findings: BTreeMap::new(),
             outcome: Ok(FileOutcome::Unchanged),
+            details: sp.findings,
         };
+        if let Some(b) = sp.blocked {
+            report.outcome = Err(IngestError::Blocked {
+                rule: b.rule,
+                entity: b.entity,
+            });
+        }
+        report
+    }
+
+    async fn ingest_into(
+        &self,
+        collection: &str,
+        mut report: FileReport,
+        bytes: Vec<u8>,
+        format: Format,
+    ) -> FileReport {
+        report.bytes = bytes.len() as u64;
+        let (source_path, id) = (report.source_path.clone(), report.doc_id.clone());
         match self
-            .ingest_inner(collection, source_path, &id, bytes, format)
+            .ingest_inner(collection, &source_path, &id, bytes, format, &mut report.details)
             .await
         {
-            Ok((outcome, chunks, findings)) => {
+            Ok((outcome, chunks)) => {
                 report.outcome = Ok(outcome);
                 report.chunks = chunks;
-                report.findings = findings;
             }
             Err(e) => report.outcome = Err(e),
+        }
+        for f in &report.details {
+            *report.findings.entry(f.entity.to_string()).or_insert(0) += 1;
         }
         report
     }
@@ -405,7 +438,8 @@ impl Ingestor {
         id: &str,
         bytes: Vec<u8>,
         format: Format,
-    ) -> Result<(FileOutcome, usize, BTreeMap<String, usize>), IngestError> {
+        details: &mut Vec<Finding>,
+    ) -> Result<(FileOutcome, usize), IngestError> {
         if bytes.len() as u64 > self.opts.max_file_bytes {
             return Err(IngestError::TooLarge {
                 size: bytes.len() as u64,
@@ -419,15 +453,30 @@ impl Ingestor {
             && s.content_hash == content_hash
             && s.policy_version == policy_version
         {
-            return Ok((FileOutcome::Unchanged, 0, BTreeMap::new()));
+            return Ok((FileOutcome::Unchanged, 0));
         }
 
         let redactor = self.redactor.clone();
         let chunk_cfg = self.opts.chunk.clone();
-        let prepared =
-            tokio::task::spawn_blocking(move || prepare(&redactor, &bytes, format, &chunk_cfg))
-                .await
-                .map_err(|e| IngestError::Internal(e.to_string()))??;
+        // The extractor checks the deadline itself, so a job past its budget mostly stops on
+        // its own; the timeout below answers the caller either way.
+        let limits = sluice_ingest::ExtractLimits {
+            deadline: Some(std::time::Instant::now() + self.opts.prepare_timeout),
+            ..sluice_ingest::ExtractLimits::default()
+        };
+        let job = tokio::task::spawn_blocking(move || {
+            prepare(&redactor, &bytes, format, &chunk_cfg, &limits)
+        });
+        // A job past its budget is abandoned (a blocking thread cannot be killed; the
+        // extractor's own size and depth limits bound what it can still cost).
+        let (prepared, found) = tokio::time::timeout(self.opts.prepare_timeout, job)
+            .await
+            .map_err(|_| IngestError::TimedOut {
+                secs: self.opts.prepare_timeout.as_secs(),
+            })?
+            .map_err(|e| IngestError::Internal(e.to_string()))?;
+        details.extend(found);
+        let prepared = prepared?;
 
         let mut inputs = Vec::with_capacity(prepared.chunks.len());
         for batch in prepared.chunks.chunks(self.opts.embed_batch.max(1)) {
@@ -466,7 +515,7 @@ impl Ingestor {
             UpsertOutcome::Written { .. } if stored.is_some() => FileOutcome::Updated,
             UpsertOutcome::Written { .. } => FileOutcome::Added,
         };
-        Ok((outcome, n, prepared.findings))
+        Ok((outcome, n))
     }
 }
 
@@ -479,24 +528,27 @@ fn embed_text(heading: &str, text: &str) -> String {
     }
 }
 
+/// Extraction, the ingest boundary over the whole document, chunking. The findings come
+/// back even when the policy blocks the document (the audit record needs them).
 fn prepare(
     redactor: &Redactor,
     bytes: &[u8],
     format: Format,
     cfg: &ChunkConfig,
-) -> Result<Prepared, IngestError> {
-    let doc = sluice_ingest::extract(bytes, format)?;
+    limits: &sluice_ingest::ExtractLimits,
+) -> (Result<Prepared, IngestError>, Vec<Finding>) {
+    let doc = match sluice_ingest::extract_with_limits(bytes, format, limits) {
+        Ok(d) => d,
+        Err(e) => return (Err(e.into()), Vec::new()),
+    };
     let chunks = sluice_ingest::chunk(&doc, cfg);
     let red = redactor.redact(&doc.text, Boundary::Ingest);
-    if let Some(b) = red.blocked {
-        return Err(IngestError::Blocked {
-            rule: b.rule,
-            entity: b.entity,
-        });
-    }
-    let mut findings = BTreeMap::new();
-    for f in &red.findings {
-        *findings.entry(f.entity.to_string()).or_insert(0) += 1;
+    if let Some(b) = &red.blocked {
+        let err = IngestError::Blocked {
+            rule: b.rule.clone(),
+            entity: b.entity.clone(),
+        };
+        return (Err(err), red.findings);
     }
     // Heading paths are redacted on their own too: they are stored and shown in citations.
     let mut headings: BTreeMap<&str, String> = BTreeMap::new();
@@ -512,10 +564,8 @@ fn prepare(
             .clone();
         out.push((c.span.start as u64..c.span.end as u64, heading, text));
     }
-    Ok(Prepared {
-        chunks: out,
-        findings,
-    })
+    let findings = red.findings;
+    (Ok(Prepared { chunks: out }), findings)
 }
 
 async fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, IngestError> {

@@ -11,16 +11,24 @@
 pub mod answer;
 mod error;
 pub mod ingest;
+pub mod passages;
 pub mod policy_files;
 mod prompt;
+pub mod screen;
+pub mod search;
+pub mod views;
 
 pub use answer::{
-    AnswerEvent, AnswerSettings, AnswerSummary, Answerer, AskRequest, Citation, FindingCounts,
+    AnswerEvent, AnswerMode, AnswerSettings, AnswerSummary, Answerer, AskRequest, Citation,
     NO_CONTEXT_ANSWER, Prepared, Timings,
 };
+pub use screen::{FindingCounts, Screen};
+pub use search::{Embedded, SearchHit, SearchOutcome, SearchRequest, Searcher};
+pub use views::{AnswerView, BoundaryCounts, ErrorView, FindingView, SearchView, UsageView};
 pub use error::{AnswerError, IngestError};
 pub use ingest::{
     FileOutcome, FileReport, IngestOptions, IngestSummary, Ingestor, Progress, SourceFile,
     discover, doc_id,
 };
+pub use passages::Passage;
 pub use prompt::SYSTEM_PROMPT;

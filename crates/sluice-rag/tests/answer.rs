@@ -301,7 +301,7 @@ async fn canaries_in_context_never_leave_split_or_whole() {
                 assert!(!summary.response_findings.is_empty());
             }
             // A `block` action at the response boundary ends the stream: also no leak.
-            Err(AnswerError::Blocked { boundary, .. }) => assert_eq!(boundary, "response"),
+            Err(AnswerError::Blocked { boundary, .. }) => assert_eq!(boundary, sluice_policy::Boundary::Response),
             Err(e) => panic!("unexpected error: {e}"),
         }
     }
@@ -373,7 +373,7 @@ async fn malformed_questions_get_clear_errors() {
         .value;
     match err(format!("is this key still valid: {key}")).await {
         Some(AnswerError::Blocked { boundary, rule, .. }) => {
-            assert_eq!(boundary, "prompt");
+            assert_eq!(boundary, sluice_policy::Boundary::Prompt);
             assert!(!rule.is_empty());
         }
         other => panic!("expected a prompt block, got {other:?}"),

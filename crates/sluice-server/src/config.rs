@@ -460,12 +460,7 @@ type Invalid = (Range<usize>, String);
 /// Whether `name` is a valid collection name: 1–64 of `A-Z a-z 0-9 . _ -`, not starting
 /// with `.` (collection names appear in URL paths and index filters).
 pub fn valid_collection_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    sluice_index::CollectionName::is_valid(name)
 }
 
 fn abs(base: &Path, p: &Path) -> PathBuf {

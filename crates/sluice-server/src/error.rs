@@ -276,20 +276,17 @@ impl From<AnswerError> for ApiError {
                 entity,
                 ..
             } => ApiError::Blocked {
-                boundary,
+                boundary: boundary.as_str(),
                 rule,
                 entity,
             },
-            AnswerError::EmptyQuestion | AnswerError::NoUserMessage => ApiError::BadRequest {
-                code: "invalid_request",
-                message: e.to_string(),
-            },
-            AnswerError::QuestionTooLong { .. } => ApiError::BadRequest {
-                code: "question_too_long",
-                message: e.to_string(),
-            },
-            AnswerError::ContextOverflow { .. } => ApiError::BadRequest {
-                code: "context_overflow",
+            // One code table: the code is the answer path's own (`sluice ask --json` shows
+            // the same one).
+            AnswerError::EmptyQuestion
+            | AnswerError::NoUserMessage
+            | AnswerError::QuestionTooLong { .. }
+            | AnswerError::ContextOverflow { .. } => ApiError::BadRequest {
+                code: e.code(),
                 message: e.to_string(),
             },
             AnswerError::Llm(l) => l.into(),
@@ -310,7 +307,20 @@ impl From<sluice_llm::LlmError> for ApiError {
                 message: m,
             },
             L::Cancelled => ApiError::Unavailable("the model is shutting down".into()),
-            other => ApiError::Model(other.to_string()),
+            // The detail (an upstream's address, an engine message) is for the operator's
+            // log; a client learns the kind of failure and the request id.
+            other => {
+                tracing::warn!(error = %other, "model failed");
+                ApiError::Model(match other {
+                    L::Upstream {
+                        status: Some(s), ..
+                    } => format!("the upstream model server failed (HTTP {s})"),
+                    L::Upstream { status: None, .. } => {
+                        "the upstream model server could not be reached".into()
+                    }
+                    _ => "the answer model failed".into(),
+                })
+            }
         }
     }
 }
@@ -327,6 +337,10 @@ impl From<IngestError> for ApiError {
             IngestError::Extract(x) => ApiError::Unprocessable {
                 code: "unsupported_document",
                 message: x.to_string(),
+            },
+            e @ IngestError::TimedOut { .. } => ApiError::Unprocessable {
+                code: "document_too_costly",
+                message: e.to_string(),
             },
             other => ApiError::Internal(other.to_string()),
         }
@@ -364,30 +378,24 @@ impl From<sluice_audit::Error> for ApiError {
 /// before `expected` (serde echoes the offending value there), keeping the path and what
 /// was expected.
 pub(crate) fn scrub_serde_message(msg: &str) -> String {
-    let (head, tail) = match msg.find("expected") {
+    // serde puts the offending value before its `, expected …` clause, which is written
+    // from our own types. The *last* such clause is the real one: a value may itself hold
+    // the word "expected" (or a quote), so nothing inside it is used as a landmark.
+    let (head, tail) = match msg.rfind(", expected") {
         Some(i) => msg.split_at(i),
         None => (msg, ""),
     };
     let mut out = String::with_capacity(msg.len());
-    let mut quote: Option<char> = None;
-    for c in head.chars() {
-        match quote {
-            Some(q) if c == q => {
-                out.push('…');
-                out.push(c);
-                quote = None;
-            }
-            Some(_) => {}
-            None if c == '"' || c == '`' => {
-                out.push(c);
-                quote = Some(c);
-            }
-            None => out.push(c),
+    match head.find(['"', '`']) {
+        // Everything from the first quote to the clause is (or may be) the value.
+        Some(i) => {
+            let q = &head[i..i + 1];
+            out.push_str(&head[..i]);
+            out.push_str(q);
+            out.push('…');
+            out.push_str(q);
         }
-    }
-    if let Some(q) = quote {
-        out.push('…');
-        out.push(q);
+        None => out.push_str(head),
     }
     out.push_str(tail);
     out
@@ -403,6 +411,11 @@ mod tests {
         let s = scrub_serde_message(m);
         assert!(!s.contains("AKIA"), "{s}");
         assert!(s.contains("messages[0].content") && s.contains("expected a sequence"));
+        // Regression: the value itself holds "expected" and quotes.
+        let m = "invalid type: string \"key expected AKIAQYLPMN5HFIQR7XOB \\\" `x` , expected tail\", expected a sequence at line 1 column 90";
+        let s = scrub_serde_message(m);
+        assert!(!s.contains("AKIA") && !s.contains("tail"), "{s}");
+        assert!(s.ends_with(", expected a sequence at line 1 column 90"), "{s}");
         let m = "unknown variant `hunter2`, expected one of `ingest`, `prompt`";
         let s = scrub_serde_message(m);
         assert!(!s.contains("hunter2") && s.contains("`prompt`"), "{s}");

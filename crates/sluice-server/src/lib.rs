@@ -21,23 +21,26 @@
 //!
 //! Modules: [`config`] (the config file), [`keys`] (API keys), [`state`] (the swappable
 //! parts), `request` (the layer that authenticates, times out, renders errors and audits),
-//! `openai` / `native` / `ops` (handlers), `answer_stream` (SSE), [`reload`] (policy hot
-//! reload), `metrics`.
+//! `openai` / `native` (the API handlers), `probes`, `audit_api` and `policy_admin`,
+//! `answer_sse` (answers as Server-Sent Events), [`reload`] (policy hot reload), `metrics`.
 
-mod answer_stream;
+mod answer_sse;
 pub mod config;
 mod error;
 pub mod keys;
 mod metrics;
 mod native;
+mod audit_api;
 mod openai;
-mod ops;
+mod policy_admin;
+mod probes;
 pub mod reload;
 mod request;
 pub mod state;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -88,9 +91,9 @@ pub enum ServerError {
 pub fn app(state: AppState) -> Router {
     let body_limit = usize::try_from(state.config().limits.body_bytes).unwrap_or(usize::MAX);
     Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .route("/metrics", get(probes::metrics))
         .route("/v1/models", get(openai::models))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/embeddings", post(openai::embeddings))
@@ -106,11 +109,11 @@ pub fn app(state: AppState) -> Router {
             "/v1/collections/{collection}/documents/{*doc}",
             axum::routing::delete(native::delete_document),
         )
-        .route("/v1/audit", get(ops::audit_query))
-        .route("/v1/audit/verify", get(ops::audit_verify))
-        .route("/v1/audit/{id}", get(ops::audit_get))
-        .route("/v1/admin/policies", get(ops::policies))
-        .route("/v1/admin/policies/reload", post(ops::reload))
+        .route("/v1/audit", get(audit_api::audit_query))
+        .route("/v1/audit/verify", get(audit_api::audit_verify))
+        .route("/v1/audit/{id}", get(audit_api::audit_get))
+        .route("/v1/admin/policies", get(policy_admin::policies))
+        .route("/v1/admin/policies/reload", post(policy_admin::reload))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(
@@ -163,14 +166,31 @@ pub async fn serve(cfg: ServerConfig, ready: impl FnOnce(SocketAddr)) -> Result<
     tracing::info!(%addr, policy_version = %state.redactor().policy().version(), "listening");
     ready(addr);
     let queue = state.inner.queue.clone();
-    serve_on(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| ServerError::Io(e.to_string()))?;
+    // In-flight requests get the request timeout (plus a moment for their audit records)
+    // after SIGTERM; a connection still open then (a client reading a stream slowly) does
+    // not hold the process.
+    let grace = state.inner.config.limits.request_timeout + SHUTDOWN_SLACK;
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let notify = signalled.clone();
+    let server = serve_on(listener, state, async move {
+        shutdown_signal().await;
+        notify.notify_one();
+    });
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => r.map_err(|e| ServerError::Io(e.to_string()))?,
+        () = async { signalled.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_s = grace.as_secs(), "grace period over; closing the remaining connections");
+        }
+    }
     if let Some(q) = queue {
         q.close();
     }
     Ok(())
 }
+
+/// Time after the request timeout for the last audit records to be written at shutdown.
+const SHUTDOWN_SLACK: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -200,6 +220,7 @@ pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,lance=warn,lancedb=warn,mistralrs_core=warn")
     });
+    let filter = silence_document_loggers(filter);
     let _ = tracing_subscriber::fmt()
         .json()
         .with_current_span(true)
@@ -207,4 +228,16 @@ pub fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stdout)
         .try_init();
+}
+
+/// The PDF libraries log document text (pdf-extract's warnings quote what they could not
+/// decode): their targets are off whatever `RUST_LOG` says, so no document value reaches a
+/// log line.
+pub fn silence_document_loggers(
+    filter: tracing_subscriber::EnvFilter,
+) -> tracing_subscriber::EnvFilter {
+    ["pdf_extract=off", "lopdf=off"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, tracing_subscriber::EnvFilter::add_directive)
 }

@@ -12,15 +12,17 @@ use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sluice_index::{Query, SearchMode};
+use sluice_index::SearchMode;
 use sluice_ingest::Format;
 use sluice_policy::Boundary;
-use sluice_rag::{AnswerSummary, AskRequest, FileOutcome, IngestOptions, Ingestor};
+use sluice_rag::{
+    AnswerSummary, AnswerView, AskRequest, FileOutcome, FindingView, IngestOptions, Ingestor,
+    SearchRequest, SearchView,
+};
 
-use crate::answer_stream::{Encoder, sse_response};
+use crate::answer_sse::{Encoder, sse_response};
 use crate::config::Role;
 use crate::error::ApiError;
-use crate::openai::findings_json;
 use crate::request::{ApiJson, AsReader, Caller, WithRole, body_error};
 use crate::state::AppState;
 
@@ -44,12 +46,14 @@ pub(crate) struct AskBody {
     mode: Option<SearchMode>,
     #[serde(default)]
     stream: bool,
+    #[serde(default)]
+    answer_mode: Option<sluice_rag::AnswerMode>,
 }
 
 /// `POST /v1/ask`: answer, citations, findings per boundary, usage, timings (or SSE).
 pub(crate) async fn ask(
     State(state): State<AppState>,
-    WithRole(caller): AsReader,
+    WithRole(caller, _): AsReader,
     ApiJson(body): ApiJson<AskBody>,
 ) -> Result<Response, ApiError> {
     let collections = caller.collections(body.collections.as_deref()).await?;
@@ -68,13 +72,14 @@ pub(crate) async fn ask(
     let mut req = AskRequest::question(body.question, collections);
     req.k = body.k;
     req.mode = body.mode;
+    req.answer_mode = body.answer_mode;
     req.params = Some(sluice_llm::GenerationParams {
         max_tokens,
         ..sluice_llm::GenerationParams::default()
     });
     let ctx = caller.ctx.clone();
     let answerer = &state.inner.answerer;
-    let prepared = crate::answer_stream::prepare(answerer, &ctx, req).await?;
+    let prepared = crate::answer_sse::prepare(answerer, &ctx, req).await?;
     if body.stream {
         let stream = answerer.stream(ctx.redactor(), &prepared);
         let enc = AskEvents {
@@ -83,7 +88,7 @@ pub(crate) async fn ask(
         };
         return Ok(sse_response(ctx, stream, enc));
     }
-    let (text, summary) = crate::answer_stream::complete(answerer, &ctx, &prepared).await?;
+    let (text, summary) = crate::answer_sse::complete(answerer, &ctx, &prepared).await?;
     Ok(Json(ask_json(&prepared, &summary, &text, ctx.id.as_str())).into_response())
 }
 
@@ -93,22 +98,8 @@ fn ask_json(
     text: &str,
     request_id: &str,
 ) -> Value {
-    let mut citations = prepared.citations.clone();
-    sluice_rag::answer::mark_cited(&mut citations, text);
-    json!({
-        "answer": text,
-        "citations": citations,
-        "findings": findings_json(prepared, Some(summary)),
-        "model_called": summary.model_called,
-        "finish_reason": summary.finish_reason,
-        "usage": {
-            "prompt_tokens": summary.prompt_tokens,
-            "completion_tokens": summary.completion_tokens,
-        },
-        "timings_ms": summary.timings,
-        "policy_version": prepared.policy_version,
-        "request_id": request_id,
-    })
+    serde_json::to_value(AnswerView::new(prepared, summary, text).with_request_id(request_id))
+        .unwrap_or(Value::Null)
 }
 
 /// `/v1/ask` events: `{"type":"sources",...}`, `{"type":"delta","text":...}`,
@@ -120,12 +111,21 @@ struct AskEvents {
 
 impl Encoder for AskEvents {
     fn start(&mut self) -> Vec<Event> {
-        let v = json!({
+        // Passages first: a cited answer within the retrieval time, before any token.
+        let passages = json!({
+            "type": "passages",
+            "passages": self.prepared.passages,
+            "request_id": self.request_id,
+        });
+        let sources = json!({
             "type": "sources",
             "citations": self.prepared.citations,
             "request_id": self.request_id,
         });
-        vec![Event::default().data(v.to_string())]
+        vec![
+            Event::default().data(passages.to_string()),
+            Event::default().data(sources.to_string()),
+        ]
     }
 
     fn delta(&mut self, text: &str) -> Event {
@@ -150,23 +150,10 @@ pub(crate) struct SearchBody {
     mode: Option<SearchMode>,
 }
 
-#[derive(Debug, Serialize)]
-struct SearchHit {
-    chunk_id: String,
-    doc_id: String,
-    collection: String,
-    source_path: String,
-    span: std::ops::Range<u64>,
-    heading_path: String,
-    text: String,
-    score: f32,
-    similarity: Option<f32>,
-}
-
-/// `POST /v1/search`: hits with their text through the context boundary.
+/// `POST /v1/search`: hits with every text field through the context boundary.
 pub(crate) async fn search(
     State(state): State<AppState>,
-    WithRole(caller): AsReader,
+    WithRole(caller, _): AsReader,
     ApiJson(body): ApiJson<SearchBody>,
 ) -> Result<Response, ApiError> {
     let collections = caller.collections(body.collections.as_deref()).await?;
@@ -181,70 +168,27 @@ pub(crate) async fn search(
         return Err(bad("invalid_request", "query is over 16 KiB"));
     }
     let ctx = caller.ctx.clone();
-    let redactor = ctx.redactor();
-    let q = redactor.redact(&body.query, Boundary::Prompt);
-    ctx.add_findings(&q.findings);
-    if let Some(b) = q.blocked {
-        return Err(ApiError::Blocked {
-            boundary: "prompt",
-            rule: b.rule,
-            entity: b.entity,
-        });
-    }
-    let hits = if collections.is_empty() {
-        Vec::new()
-    } else {
-        let embedder = state.inner.embedder.clone();
-        let text = q.text.clone();
-        let vector = tokio::task::spawn_blocking(move || embedder.embed(&[text.as_str()]))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))??
-            .pop()
-            .ok_or_else(|| ApiError::Internal("embedder returned no vector".into()))?;
-        let query = Query::new(q.text.clone(), vector, collections)
-            .with_k(k)
-            .with_mode(body.mode.unwrap_or_default());
-        state.inner.retriever.search(&query).await?
+    let req = SearchRequest {
+        query: body.query,
+        collections,
+        k,
+        mode: body.mode.unwrap_or_default(),
+        score_floor: state.inner.answerer.settings().score_floor,
     };
-    let mut prompt = sluice_rag::FindingCounts::new();
-    for f in &q.findings {
-        *prompt.entry(f.entity.to_string()).or_insert(0) += 1;
-    }
-    let mut context = sluice_rag::FindingCounts::new();
-    let mut out = Vec::with_capacity(hits.len());
-    for h in hits {
-        let r = redactor.redact(&h.text, Boundary::Context);
-        ctx.add_findings(&r.findings);
-        if let Some(b) = r.blocked {
-            return Err(ApiError::Blocked {
-                boundary: "context",
-                rule: b.rule,
-                entity: b.entity,
-            });
-        }
-        for f in &r.findings {
-            *context.entry(f.entity.to_string()).or_insert(0) += 1;
-        }
-        ctx.add_sources([(h.chunk_id.as_str(), h.doc_id.as_str())]);
-        out.push(SearchHit {
-            chunk_id: h.chunk_id,
-            doc_id: h.doc_id,
-            collection: h.collection,
-            source_path: h.source_path,
-            span: h.span,
-            heading_path: h.heading_path,
-            text: r.text,
-            score: h.score,
-            similarity: h.similarity,
-        });
-    }
-    Ok(Json(json!({
-        "hits": out,
-        "findings": {"prompt": prompt, "context": context},
-        "policy_version": redactor.policy().version(),
-        "request_id": ctx.id.as_str(),
-    }))
-    .into_response())
+    let out = state
+        .inner
+        .answerer
+        .search(ctx.redactor(), req)
+        .await
+        .inspect_err(|e| ctx.add_refusal(e))?;
+    ctx.add_findings(&out.findings);
+    ctx.add_sources(
+        out.hits
+            .iter()
+            .map(|h| (h.chunk_id.as_str(), h.doc_id.as_str())),
+    );
+    let view = SearchView::new(out, ctx.redactor().policy().version()).with_request_id(ctx.id.as_str());
+    Ok(Json(view).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,7 +200,7 @@ pub(crate) struct RedactBody {
 
 /// `POST /v1/redact`: redacted text and findings (entity, rule, action, span; no values).
 pub(crate) async fn redact(
-    WithRole(caller): AsReader,
+    WithRole(caller, _): AsReader,
     ApiJson(body): ApiJson<RedactBody>,
 ) -> Result<Response, ApiError> {
     let boundary: Boundary = match body.boundary.as_deref() {
@@ -269,7 +213,14 @@ pub(crate) async fn redact(
         })?,
     };
     let ctx = caller.ctx.clone();
-    let r = ctx.redactor().redact(&body.text, boundary);
+    // A dry run under a key of this request alone: with the gateway's key, a reader could
+    // run guesses through here and compare the tokens with `<PERSON_…>` in search hits (a
+    // dictionary oracle). Tokens shown here are well-formed but match nothing stored.
+    let dry_run = sluice_policy::Redactor::new(
+        ctx.redactor().policy().clone(),
+        sluice_policy::PseudonymKey::new(rand::random::<[u8; 32]>().to_vec()),
+    );
+    let r = dry_run.redact(&body.text, boundary);
     ctx.add_findings(&r.findings);
     if let Some(b) = r.blocked {
         return Err(ApiError::Blocked {
@@ -278,19 +229,7 @@ pub(crate) async fn redact(
             entity: b.entity,
         });
     }
-    let findings: Vec<Value> = r
-        .findings
-        .iter()
-        .map(|f| {
-            json!({
-                "entity": &*f.entity,
-                "rule": &*f.rule,
-                "action": f.action.name(),
-                "start": f.start,
-                "end": f.end,
-            })
-        })
-        .collect();
+    let findings: Vec<FindingView> = r.findings.iter().map(FindingView::from).collect();
     Ok(Json(json!({
         "text": r.text,
         "findings": findings,
@@ -420,43 +359,10 @@ pub(crate) async fn upload_document(
         return Err(bad("invalid_request", "source_path must be 1-1024 bytes"));
     }
     let ctx = caller.ctx.clone();
-    let redactor = ctx.redactor().clone();
-
-    // The source path is stored and shown in citations: it passes the ingest boundary too.
-    let sp = redactor.redact(&source_path, Boundary::Ingest);
-    ctx.add_findings(&sp.findings);
-    if let Some(b) = sp.blocked {
-        return Err(ApiError::Blocked {
-            boundary: "ingest",
-            rule: b.rule,
-            entity: b.entity,
-        });
-    }
-    let source_path = sp.text;
-
-    // The audit record wants the findings with keyed hashes; the ingestor reports counts.
-    // Scanning the extracted text here also refuses a blocked document before any
-    // embedding work.
-    let scan_bytes = bytes.clone();
-    let scan_redactor = redactor.clone();
-    let scan = tokio::task::spawn_blocking(move || {
-        sluice_ingest::extract(&scan_bytes, format)
-            .map(|doc| scan_redactor.redact(&doc.text, Boundary::Ingest))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::from(sluice_rag::IngestError::Extract(e)))?;
-    ctx.add_findings(&scan.findings);
-    if let Some(b) = scan.blocked {
-        return Err(ApiError::Blocked {
-            boundary: "ingest",
-            rule: b.rule,
-            entity: b.entity,
-        });
-    }
-
+    // One pass: the ingestor puts the path and the text through the ingest boundary and
+    // reports every finding (also those of a document the policy blocks).
     let ingestor = Ingestor::new(
-        redactor,
+        ctx.redactor().clone(),
         state.inner.embedder.clone(),
         state.inner.store.clone(),
         IngestOptions {
@@ -467,6 +373,7 @@ pub(crate) async fn upload_document(
     let report = ingestor
         .ingest_bytes(&collection, &source_path, bytes, format)
         .await;
+    ctx.add_findings(&report.details);
     let outcome = report.outcome.map_err(ApiError::from)?;
     ctx.add_doc(&report.doc_id);
     let status = match outcome {

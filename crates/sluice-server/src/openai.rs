@@ -17,7 +17,7 @@ use sluice_llm::{ChatMessage, GenerationParams, Role as ChatRole};
 use sluice_policy::Boundary;
 use sluice_rag::{AnswerSummary, AskRequest, Citation, Prepared};
 
-use crate::answer_stream::{Encoder, sse_response};
+use crate::answer_sse::{Encoder, sse_response};
 use crate::config::Role;
 use crate::error::ApiError;
 use crate::request::{ApiJson, AsReader, Caller, WithRole};
@@ -180,7 +180,7 @@ fn cited(citations: &[Citation], text: &str) -> Vec<Citation> {
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat_completions(
     State(state): State<AppState>,
-    WithRole(caller): AsReader,
+    WithRole(caller, _): AsReader,
     ApiJson(body): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     if body.n.is_some_and(|n| n != 1) {
@@ -223,10 +223,11 @@ pub(crate) async fn chat_completions(
         mode: None,
         params: Some(params),
         rag,
+        answer_mode: None,
     };
     let ctx = caller.ctx.clone();
     let answerer = &state.inner.answerer;
-    let prepared = crate::answer_stream::prepare(answerer, &ctx, req).await?;
+    let prepared = crate::answer_sse::prepare(answerer, &ctx, req).await?;
     let model = body.model.unwrap_or_else(|| SLUICE_MODEL.to_owned());
     let id = format!("chatcmpl-{}", ctx.id);
     let created = now_s();
@@ -243,7 +244,7 @@ pub(crate) async fn chat_completions(
         return Ok(sse_response(ctx, stream, enc));
     }
 
-    let (text, summary) = crate::answer_stream::complete(answerer, &ctx, &prepared).await?;
+    let (text, summary) = crate::answer_sse::complete(answerer, &ctx, &prepared).await?;
     Ok(Json(json!({
         "id": id,
         "object": "chat.completion",
@@ -258,6 +259,7 @@ pub(crate) async fn chat_completions(
         "sluice": {
             "request_id": ctx.id.as_str(),
             "citations": cited(&prepared.citations, &text),
+            "passages": prepared.passages,
             "findings": findings_json(&prepared, Some(&summary)),
             "model_called": summary.model_called,
             "policy_version": prepared.policy_version,
@@ -289,7 +291,12 @@ impl ChatChunks {
 
 impl Encoder for ChatChunks {
     fn start(&mut self) -> Vec<Event> {
-        let c = self.chunk(json!({"role": "assistant", "content": ""}), Value::Null);
+        let mut c = self.chunk(json!({"role": "assistant", "content": ""}), Value::Null);
+        // Cited passages travel in the extension before any token.
+        c["sluice"] = json!({
+            "request_id": self.request_id,
+            "passages": self.prepared.passages,
+        });
         vec![Event::default().data(c.to_string())]
     }
 
@@ -341,7 +348,7 @@ const MAX_EMBED_INPUTS: usize = 2048;
 /// the vectors are of the redacted text.
 pub(crate) async fn embeddings(
     State(state): State<AppState>,
-    WithRole(caller): AsReader,
+    WithRole(caller, _): AsReader,
     ApiJson(body): ApiJson<EmbeddingsBody>,
 ) -> Result<Response, ApiError> {
     let inputs = match body.input {
@@ -360,28 +367,15 @@ pub(crate) async fn embeddings(
         Some(_) => return Err(bad("encoding_format: float or base64")),
     };
     let ctx = caller.ctx.clone();
-    let redactor = ctx.redactor();
-    let mut texts = Vec::with_capacity(inputs.len());
-    for t in &inputs {
-        let r = redactor.redact(t, Boundary::Prompt);
-        ctx.add_findings(&r.findings);
-        if let Some(b) = r.blocked {
-            return Err(ApiError::Blocked {
-                boundary: "prompt",
-                rule: b.rule,
-                entity: b.entity,
-            });
-        }
-        texts.push(r.text);
-    }
-    let tokens: usize = texts.iter().map(|t| sluice_llm::estimate_tokens(t)).sum();
-    let embedder = state.inner.embedder.clone();
-    let vectors = tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        embedder.embed(&refs)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let out = state
+        .inner
+        .answerer
+        .searcher()
+        .embed_texts(ctx.redactor(), &inputs)
+        .await
+        .inspect_err(|e| ctx.add_refusal(e))?;
+    ctx.add_findings(&out.findings);
+    let (vectors, tokens) = (out.vectors, out.tokens);
     let data: Vec<Value> = vectors
         .iter()
         .enumerate()

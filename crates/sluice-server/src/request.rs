@@ -54,6 +54,7 @@ type FindingTally = BTreeMap<(String, String, String, String), (u64, Vec<String>
 struct Facts {
     principal: Option<String>,
     collections_requested: Vec<String>,
+    collections_rejected: u32,
     collections_granted: Vec<String>,
     findings: FindingTally,
     chunk_ids: Vec<String>,
@@ -101,10 +102,16 @@ impl RequestCtx {
         self.started
     }
 
-    /// Records the collections asked for and the ones used.
+    /// Records the collections asked for and the ones used. Only valid collection names
+    /// are recorded: anything else is request text (it could hold an e-mail or a key), so it
+    /// is counted, never written.
     pub(crate) fn set_collections(&self, requested: &[String], granted: &[String]) {
         let mut f = self.facts();
-        f.collections_requested = requested.to_vec();
+        let (valid, invalid): (Vec<&String>, Vec<&String>) = requested
+            .iter()
+            .partition(|c| crate::config::valid_collection_name(c));
+        f.collections_requested = valid.into_iter().cloned().collect();
+        f.collections_rejected = u32::try_from(invalid.len()).unwrap_or(u32::MAX);
         f.collections_granted = granted.to_vec();
     }
 
@@ -126,6 +133,13 @@ impl RequestCtx {
             e.0 += 1;
             e.1.push(value_hmac(key, &x.entity, x.value.expose()));
             crate::metrics::finding(&x.entity, x.boundary.as_str(), 1);
+        }
+    }
+
+    /// Records the findings a refusal carries: a `block` still says what was in the request.
+    pub(crate) fn add_refusal(&self, e: &sluice_rag::AnswerError) {
+        if let sluice_rag::AnswerError::Blocked { findings, .. } = e {
+            self.add_findings(findings);
         }
     }
 
@@ -206,6 +220,7 @@ impl RequestCtx {
                 endpoint: self.endpoint.clone(),
                 collections_requested: std::mem::take(&mut f.collections_requested),
                 collections_granted: std::mem::take(&mut f.collections_granted),
+                collections_rejected: f.collections_rejected,
                 findings,
                 decision,
                 chunk_ids: std::mem::take(&mut f.chunk_ids),
@@ -223,12 +238,26 @@ impl RequestCtx {
         };
         let label = record.decision.label();
         let principal = record.principal.clone().unwrap_or_default();
-        let res = self
-            .state
-            .inner
-            .audit
-            .append_async(RecordDraft::with_id(self.id.clone(), record))
-            .await;
+        // The append runs as a task of its own: if the connection goes away while it is in
+        // flight, the caller's future is dropped but the record is still written.
+        let audit = self.state.inner.audit.clone();
+        // Refusals before any text is read (no or unknown key, rate limit) are what a flood
+        // is made of: their records join the next group commit without the response
+        // waiting for its fsync, so a flood cannot cost one fsync per request.
+        let queued_only = matches!(&record.decision, Decision::Denied { reason }
+            if reason == "unauthenticated" || reason == "rate_limited");
+        let draft = RecordDraft::with_id(self.id.clone(), record);
+        let task = tokio::spawn(async move { audit.append_async(draft).await });
+        if queued_only {
+            tracing::info!(request_id = %self.id, endpoint = %self.endpoint, status, decision = label, "request");
+            return Ok(());
+        }
+        let res = match task.await {
+            Ok(r) => r.map(|_| ()),
+            Err(e) => Err(sluice_audit::Error::Unavailable(format!(
+                "audit append task: {e}"
+            ))),
+        };
         match &res {
             Ok(_) => tracing::info!(
                 request_id = %self.id,
@@ -244,7 +273,7 @@ impl RequestCtx {
                 tracing::error!(error = %e, status, "audit record not written; response refused");
             }
         }
-        res.map(|_| ())
+        res
     }
 
     /// Whether the record was written (or is being written).
@@ -278,6 +307,9 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
         state: state.clone(),
     });
     req.extensions_mut().insert(ctx.clone());
+    // If this future is dropped (the client hung up before the response was ready), the
+    // guard writes the record: every request leaves one, whatever the connection does.
+    let guard = RecordGuard::new(ctx.clone(), 499, "client_closed");
 
     let span = tracing::info_span!("request", request_id = %id, endpoint = %endpoint, method = %req.method());
     let limit = state.inner.config.limits.request_timeout;
@@ -304,12 +336,14 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
     let streaming = res.extensions().get::<Streaming>().is_some();
     if streaming && info.is_none() {
         let (parts, body) = res.into_parts();
+        // From here the stream records itself; if it is dropped unfinished, its guard does.
         let guarded = Guarded {
             inner: body.into_data_stream(),
-            guard: StreamGuard(ctx.clone()),
+            guard: guard.rearm(200, "stream_aborted"),
         };
         res = Response::from_parts(parts, Body::from_stream(guarded));
     } else {
+        let _guard = guard;
         let decision = info.as_ref().map(|i| i.decision.clone());
         let committed = ctx
             .commit(status.as_u16(), decision)
@@ -374,22 +408,40 @@ fn render_error(res: Response, info: &ErrorInfo, request_id: &str) -> Response {
     Response::from_parts(parts, Body::from(info.body(request_id).to_string()))
 }
 
-/// Records a stream that ended without writing its own record (client gone, error).
-struct StreamGuard(Arc<RequestCtx>);
+/// Writes the record of a request whose future or stream was dropped before it wrote its
+/// own (client gone mid-request or mid-stream), with the status and error code given.
+struct RecordGuard {
+    ctx: Arc<RequestCtx>,
+    status: u16,
+    code: &'static str,
+}
 
-impl Drop for StreamGuard {
+impl RecordGuard {
+    fn new(ctx: Arc<RequestCtx>, status: u16, code: &'static str) -> Self {
+        Self { ctx, status, code }
+    }
+
+    fn rearm(mut self, status: u16, code: &'static str) -> Self {
+        self.status = status;
+        self.code = code;
+        self
+    }
+}
+
+impl Drop for RecordGuard {
     fn drop(&mut self) {
-        if self.0.is_committed() {
+        if self.ctx.is_committed() {
             return;
         }
-        let ctx = self.0.clone();
+        let ctx = self.ctx.clone();
+        let (status, code) = (self.status, self.code);
         if let Ok(h) = tokio::runtime::Handle::try_current() {
             h.spawn(async move {
                 let _ = ctx
                     .commit(
-                        200,
+                        status,
                         Some(Decision::Error {
-                            code: "stream_aborted".into(),
+                            code: code.into(),
                         }),
                     )
                     .await;
@@ -401,7 +453,7 @@ impl Drop for StreamGuard {
 struct Guarded<S> {
     inner: S,
     #[allow(dead_code)] // held for its Drop
-    guard: StreamGuard,
+    guard: RecordGuard,
 }
 
 impl<S> Stream for Guarded<S>
@@ -475,7 +527,7 @@ impl Caller {
             let mut v = Vec::with_capacity(requested.len());
             for c in &requested {
                 if !crate::config::valid_collection_name(c) {
-                    self.ctx.set_collections(&[], &[]);
+                    self.ctx.set_collections(&requested, &[]);
                     return Err(ApiError::BadRequest {
                         code: "invalid_collection",
                         message: "collection names are 1-64 of A-Z a-z 0-9 . _ -".into(),
@@ -544,21 +596,40 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A caller holding role `Role::ALL[R]`, checked before the body or query is read: a key
-/// without the role gets 403 whatever it sent (not 400 for a body it had no right to send).
-pub(crate) struct WithRole<const R: usize>(pub Caller);
-/// A caller with the `reader` role.
-pub(crate) type AsReader = WithRole<0>;
-/// A caller with the `auditor` role.
-pub(crate) type AsAuditor = WithRole<2>;
+/// The role an extractor requires, as a type: which role a handler needs is written in its
+/// signature and cannot change with the order of an array.
+pub(crate) trait RequiredRole {
+    /// The role.
+    const ROLE: Role;
+}
 
-impl<const R: usize> FromRequestParts<AppState> for WithRole<R> {
+/// Marker for the `reader` role.
+pub(crate) struct ReaderRole;
+impl RequiredRole for ReaderRole {
+    const ROLE: Role = Role::Reader;
+}
+
+/// Marker for the `auditor` role.
+pub(crate) struct AuditorRole;
+impl RequiredRole for AuditorRole {
+    const ROLE: Role = Role::Auditor;
+}
+
+/// A caller holding role `R::ROLE`, checked before the body or query is read: a key
+/// without the role gets 403 whatever it sent (not 400 for a body it had no right to send).
+pub(crate) struct WithRole<R: RequiredRole>(pub Caller, std::marker::PhantomData<R>);
+/// A caller with the `reader` role.
+pub(crate) type AsReader = WithRole<ReaderRole>;
+/// A caller with the `auditor` role.
+pub(crate) type AsAuditor = WithRole<AuditorRole>;
+
+impl<R: RequiredRole> FromRequestParts<AppState> for WithRole<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        caller.require(Role::ALL[R])?;
-        Ok(Self(caller))
+        caller.require(R::ROLE)?;
+        Ok(Self(caller, std::marker::PhantomData))
     }
 }
 

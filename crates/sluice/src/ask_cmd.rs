@@ -13,7 +13,7 @@ use sluice_llm::{
     GenerationParams, Generator, LocalModelConfig, MistralRsGenerator, OpenAiGenerator,
     QueuedGenerator, UpstreamConfig,
 };
-use sluice_rag::{AnswerError, AnswerEvent, AnswerSettings, Answerer, AskRequest};
+use sluice_rag::{AnswerError, AnswerEvent, AnswerSettings, AnswerView, Answerer, AskRequest};
 
 use crate::ingest_cmd::Mode;
 use crate::stack::{StackArgs, runtime};
@@ -29,13 +29,16 @@ pub struct AskArgs {
     question_file: Option<PathBuf>,
     /// Collections to answer from (repeat or comma-separate).
     #[arg(long, short, required = true, value_delimiter = ',')]
-    collection: Vec<String>,
+    collection: Vec<sluice_index::CollectionName>,
     /// JSON output (answer, citations, findings per boundary, tokens, timings).
     #[arg(long)]
     json: bool,
     /// Print the answer at the end instead of streaming it.
     #[arg(long)]
     no_stream: bool,
+    /// Answer with the cited passages only: no model call (the fast mode for CPU hosts).
+    #[arg(long)]
+    extractive: bool,
     /// Sources to retrieve.
     #[arg(long, short, default_value_t = 4)]
     k: usize,
@@ -89,9 +92,15 @@ pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
         let index = args.stack.index(data_dir, embedder.dim()).await?;
         let settings = AnswerSettings::default();
         let answerer = Answerer::new(embedder as Arc<dyn Embedder>, index, generator, settings);
-        let mut req = AskRequest::question(question, args.collection.clone());
+        let mut req = AskRequest::question(
+            question,
+            args.collection.iter().map(|c| c.to_string()).collect(),
+        );
         req.k = Some(args.k);
         req.mode = Some(args.mode.into());
+        if args.extractive {
+            req.answer_mode = Some(sluice_rag::AnswerMode::Extractive);
+        }
         req.params = Some(GenerationParams {
             max_tokens: args.max_tokens,
             temperature: args.temperature,
@@ -101,11 +110,20 @@ pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
             Ok(p) => p,
             Err(e) => return Ok(refuse(&e, args.json)),
         };
-        let mut stream = std::pin::pin!(answerer.stream(&redactor, &prepared));
         let live = !args.json && !args.no_stream;
+        let mut stdout = std::io::stdout();
+        if !args.json && !args.extractive && !prepared.passages.is_empty() {
+            // The cited passages are ready before the model starts: show them first.
+            writeln!(stdout, "Passages:")?;
+            for p in &prepared.passages {
+                writeln!(stdout, "  [{}] {}", p.n, p.text)?;
+            }
+            writeln!(stdout)?;
+            stdout.flush()?;
+        }
+        let mut stream = std::pin::pin!(answerer.stream(&redactor, &prepared));
         let mut text = String::new();
         let mut summary = None;
-        let mut stdout = std::io::stdout();
         while let Some(ev) = stream.next().await {
             match ev {
                 Ok(AnswerEvent::Delta(d)) => {
@@ -125,24 +143,10 @@ pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
             }
         }
         let summary = summary.context("the answer stream ended without a summary")?;
-        let mut citations = prepared.citations.clone();
-        sluice_rag::answer::mark_cited(&mut citations, &text);
+        let view = AnswerView::new(&prepared, &summary, &text);
+        let citations = &view.citations;
         if args.json {
-            let out = serde_json::json!({
-                "answer": text,
-                "citations": citations,
-                "findings": {
-                    "prompt": prepared.prompt_findings,
-                    "context": prepared.context_findings,
-                    "response": summary.response_findings,
-                },
-                "model_called": summary.model_called,
-                "finish_reason": summary.finish_reason,
-                "usage": {"prompt_tokens": summary.prompt_tokens, "completion_tokens": summary.completion_tokens},
-                "timings_ms": summary.timings,
-                "policy_version": prepared.policy_version,
-            });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            println!("{}", serde_json::to_string_pretty(&view)?);
         } else {
             if !live {
                 write!(stdout, "{text}")?;
@@ -150,7 +154,7 @@ pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
             writeln!(stdout)?;
             if !citations.is_empty() {
                 writeln!(stdout, "\nSources:")?;
-                for c in &citations {
+                for c in citations {
                     let heading = if c.heading_path.is_empty() {
                         String::new()
                     } else {
@@ -187,7 +191,7 @@ fn refuse(e: &AnswerError, json: bool) -> ExitCode {
     if json {
         println!(
             "{}",
-            serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}})
+            serde_json::json!({ "error": sluice_rag::ErrorView::from(e) })
         );
     } else {
         eprintln!("error: {e}");

@@ -9,9 +9,11 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sluice_embed::Embedder;
-use sluice_index::{Query, Retriever, SearchMode};
-use sluice_policy::Boundary;
-use sluice_rag::{FileReport, IngestOptions, IngestSummary, Ingestor, Progress};
+use sluice_index::{CollectionName, SearchMode};
+use sluice_rag::{
+    AnswerError, FileReport, IngestOptions, IngestSummary, Ingestor, Progress, SearchRequest,
+    SearchView, Searcher,
+};
 
 use crate::stack::{StackArgs, runtime};
 
@@ -23,7 +25,7 @@ pub struct IngestArgs {
     paths: Vec<PathBuf>,
     /// Collection the documents go into (the unit of access grants).
     #[arg(long, short)]
-    collection: String,
+    collection: CollectionName,
     /// Largest file accepted, in bytes (suffixes k, M, G allowed).
     #[arg(long, default_value = "64M", value_parser = parse_size)]
     max_file_size: u64,
@@ -116,7 +118,9 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.bar.enable_steady_tick(Duration::from_millis(200));
-        let reports = ingestor.ingest_files(&args.collection, &files, &bar).await;
+        let reports = ingestor
+            .ingest_files(args.collection.as_str(), &files, &bar)
+            .await;
         bar.bar.finish_and_clear();
         for r in &reports {
             summary.add(r);
@@ -182,7 +186,7 @@ pub struct SearchArgs {
     query: String,
     /// Collections to search (repeat or comma-separate).
     #[arg(long, short, required = true, value_delimiter = ',')]
-    collection: Vec<String>,
+    collection: Vec<CollectionName>,
     /// Number of results.
     #[arg(long, short, default_value_t = 10)]
     k: usize,
@@ -199,45 +203,34 @@ pub struct SearchArgs {
     stack: StackArgs,
 }
 
-/// Runs `sluice search`.
+/// Runs `sluice search`: the guarded search path shared with `/v1/search`.
 pub fn search(args: SearchArgs, data_dir: &Path) -> Result<ExitCode> {
     let redactor = args.stack.redactor(data_dir)?;
-    let q = redactor.redact(&args.query, Boundary::Prompt);
-    if let Some(b) = q.blocked {
-        eprintln!("refused: {b}");
-        return Ok(ExitCode::FAILURE);
-    }
     let embedder = args.stack.embedder()?;
     let rt = runtime()?;
     rt.block_on(async {
         let index = args.stack.index(data_dir, embedder.dim()).await?;
-        let started = Instant::now();
-        let vector = embedder
-            .embed(&[q.text.as_str()])?
-            .pop()
-            .ok_or_else(|| anyhow::anyhow!("the embedder returned no vector"))?;
-        let floor = (args.min_score > 0.0).then_some(args.min_score);
-        let query = Query::new(q.text.clone(), vector, args.collection.clone())
-            .with_k(args.k.max(1))
-            .with_mode(args.mode.into())
-            .with_score_floor(floor);
-        let hits = index.search(&query).await?;
-        let ms = started.elapsed().as_secs_f64() * 1e3;
-        let out: Vec<_> = hits
-            .into_iter()
-            .map(|mut h| {
-                // Defence in depth: stored text is re-checked as context before display.
-                h.text = redactor.redact(&h.text, Boundary::Context).text;
-                h
-            })
-            .collect();
+        let searcher = Searcher::new(embedder, index);
+        let req = SearchRequest {
+            query: args.query.clone(),
+            collections: args.collection.iter().map(|c| c.to_string()).collect(),
+            k: args.k.max(1),
+            mode: args.mode.into(),
+            score_floor: (args.min_score > 0.0).then_some(args.min_score),
+        };
+        let res = match searcher.search(&redactor, req).await {
+            Ok(r) => r,
+            Err(e @ AnswerError::Blocked { .. }) => {
+                // Nothing of a refused search is shown: not the hits, not the query.
+                eprintln!("refused: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let view = SearchView::new(res, redactor.policy().version());
+        let (out, ms) = (&view.hits, view.took_ms);
         if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({
-                    "query": q.text, "took_ms": ms, "hits": out
-                }))?
-            );
+            println!("{}", serde_json::to_string_pretty(&view)?);
         } else if out.is_empty() {
             println!("no results above the relevance floor ({ms:.0} ms)");
         } else {

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod ask_cmd;
 mod audit_cmd;
+mod eval_cmd;
 mod ingest_cmd;
 mod policy_cmd;
 mod redact_cmd;
@@ -45,6 +46,8 @@ enum Command {
     Search(ingest_cmd::SearchArgs),
     /// Answer a question from a collection with the local model, with citations.
     Ask(ask_cmd::AskArgs),
+    /// Evaluate models, retrieval and the policy on your own documents (docs/eval.md).
+    Eval(eval_cmd::EvalArgs),
     /// Run the HTTP gateway (OpenAI-compatible and native API) from a config file.
     Serve(serve_cmd::ServeArgs),
     /// API keys for the gateway config.
@@ -55,6 +58,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A panic message can quote the value that caused it (a parser's, a library's): the
+    // hook names where it happened and never prints the message.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+        eprintln!("sluice: internal error{at} (message withheld: it may quote input)");
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Redact(args) => redact_cmd::run(args),
@@ -64,6 +75,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest_cmd::ingest(args, &cli.data_dir),
         Command::Search(args) => ingest_cmd::search(args, &cli.data_dir),
         Command::Ask(args) => ask_cmd::ask(args, &cli.data_dir),
+        Command::Eval(args) => eval_cmd::run(args, &cli.data_dir),
         Command::Serve(args) => serve_cmd::serve(args, &cli.data_dir),
         Command::Keys { command } => serve_cmd::keys(command),
     };

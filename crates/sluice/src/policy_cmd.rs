@@ -1,12 +1,13 @@
-//! `sluice policy check|test`, and loading a policy folder from disk.
+//! `sluice policy check|test|import`, and loading a policy folder from disk.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
-use sluice_policy::{Policy, PolicyError, PseudonymKey, Redactor};
+use sluice_policy::{Policy, PolicyError, PseudonymKey, Redactor, import};
 
 /// Default policy folder, relative to the working directory.
 pub const DEFAULT_POLICY_DIR: &str = "policies";
@@ -34,10 +35,56 @@ pub enum PolicyCommand {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Convert gitleaks or Presidio rules into a Sluice pack (policies/README.md).
+    Import {
+        /// Format of the source file.
+        #[arg(value_enum)]
+        format: ImportFormat,
+        /// The source file: a gitleaks config (TOML) or Presidio recognizers (YAML).
+        file: PathBuf,
+        /// Pack folder to write [default: ./imported-<format>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Upper bound for `+`, `*` and `{n,}`, beyond their minimum.
+        #[arg(long, default_value_t = import::DEFAULT_MAX_REPEAT)]
+        max_repeat: u32,
+        /// Replace the .toml files already in the output folder.
+        #[arg(long)]
+        force: bool,
+        /// List the rules each difference from the source applies to.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+}
+
+/// Rule formats `sluice policy import` reads.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// gitleaks config (`gitleaks.toml`): a secrets pack.
+    Gitleaks,
+    /// Presidio ad-hoc recognizer YAML: a PII pack.
+    Presidio,
+}
+
+impl ImportFormat {
+    fn name(self) -> &'static str {
+        match self {
+            ImportFormat::Gitleaks => "gitleaks",
+            ImportFormat::Presidio => "presidio",
+        }
+    }
 }
 
 pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
     match cmd {
+        PolicyCommand::Import {
+            format,
+            file,
+            out,
+            max_repeat,
+            force,
+            verbose,
+        } => import_cmd(format, &file, out, max_repeat, force, verbose),
         PolicyCommand::Check { dir } => {
             let policy = match load_dir(&dir)? {
                 Ok(p) => p,
@@ -116,6 +163,107 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// `sluice policy import`: exit 0 when rules converted, 1 when none did, 2 (an error) when
+/// the source cannot be read or parsed or the output folder is taken.
+fn import_cmd(
+    format: ImportFormat,
+    file: &Path,
+    out: Option<PathBuf>,
+    max_repeat: u32,
+    force: bool,
+    verbose: bool,
+) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let opts = import::ImportOptions { max_repeat };
+    let pack = match format {
+        ImportFormat::Gitleaks => import::from_gitleaks(&text, &opts)
+            .with_context(|| format!("importing {}", file.display()))?,
+        ImportFormat::Presidio => import::from_presidio(&text, &opts)
+            .with_context(|| format!("importing {}", file.display()))?,
+    };
+
+    println!(
+        "{}: converted {}, skipped {}",
+        file.display(),
+        pack.converted.len(),
+        pack.skipped.len()
+    );
+    if !pack.skipped.is_empty() {
+        println!("skipped:");
+        for s in &pack.skipped {
+            println!("  {}: {}", s.rule, s.reason);
+        }
+    }
+    let mut losses: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for c in &pack.converted {
+        for l in &c.losses {
+            // One line for every bound: the bound of each rule is in its `# note:`.
+            let key = match l {
+                import::Loss::RepetitionCapped(_) => {
+                    "unbounded repetition capped (longer values are missed)".to_owned()
+                }
+                other => other.to_string(),
+            };
+            losses.entry(key).or_default().push(&c.rule);
+        }
+    }
+    if !losses.is_empty() {
+        println!("converted with differences (`# note:` lines in the files):");
+        for (loss, rules) in &losses {
+            println!("  {} rule(s): {loss}", rules.len());
+            if verbose {
+                println!("    {}", rules.join(", "));
+            }
+        }
+    }
+    for n in &pack.notes {
+        println!("note: {n}");
+    }
+    if pack.converted.is_empty() {
+        println!("nothing converted; nothing written");
+        return Ok(ExitCode::FAILURE);
+    }
+
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("imported-{}", format.name())));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let existing: Vec<PathBuf> = std::fs::read_dir(&out)
+        .with_context(|| format!("reading {}", out.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("reading {}", out.display()))?
+        .into_iter()
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    if !existing.is_empty() {
+        if !force {
+            anyhow::bail!(
+                "{} already holds {} .toml file(s); pass --force to replace them",
+                out.display(),
+                existing.len()
+            );
+        }
+        for p in &existing {
+            std::fs::remove_file(p).with_context(|| format!("removing {}", p.display()))?;
+        }
+    }
+    for f in &pack.files {
+        let path = out.join(&f.path);
+        std::fs::write(&path, &f.text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let pack_name = out.file_name().map_or_else(
+        || out.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    println!(
+        "wrote {} file(s) to {}: move the folder into your policy folder, add \"{pack_name}\" \
+         to `packs` in sluice.toml, then run `sluice policy check`",
+        pack.files.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report_invalid(dir: &Path, e: &PolicyError) -> ExitCode {

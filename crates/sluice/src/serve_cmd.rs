@@ -45,8 +45,9 @@ pub struct NewKeyArgs {
     /// Roles (repeat or comma-separate). Roles do not imply each other.
     #[arg(long = "role", value_delimiter = ',', default_value = "reader")]
     roles: Vec<RoleArg>,
-    /// Collections the principal may read or write (`*` = all; none for auditor/admin only).
-    #[arg(long, value_delimiter = ',', default_value = "*")]
+    /// Collections the principal may read or write (`*` = all). None unless given, as in
+    /// the config: access is granted by naming it, never by forgetting a flag.
+    #[arg(long, value_delimiter = ',')]
     collections: Vec<String>,
 }
 
@@ -100,9 +101,13 @@ pub fn serve(args: ServeArgs, data_dir: &Path) -> Result<ExitCode> {
         .map(|(_, k)| k.clone());
     let collection = args.example_collection;
     let runtime = crate::stack::runtime()?;
-    runtime.block_on(sluice_server::serve(cfg, move |addr| {
+    let served = runtime.block_on(sluice_server::serve(cfg, move |addr| {
         print_ready(addr, reader_key.as_deref(), &collection);
-    }))?;
+    }));
+    // Blocking jobs abandoned by their requests (an embedding batch, an extraction past its
+    // budget) must not keep the process alive after the server has stopped.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -123,6 +123,71 @@ fn ingest_search_ask_on_corpora() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["model_called"], false);
     assert!(v["citations"].as_array().unwrap().is_empty());
+
+    // Cited passages come with every answer; the extractive mode answers with them alone.
+    let out = sluice(
+        tmp.path(),
+        &[
+            "ask",
+            "How long do we keep the nightly base backups of the ledger database?",
+            "-c",
+            "demo",
+            "--json",
+            "--extractive",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["model_called"], false, "{v:#}");
+    let passages = v["passages"].as_array().unwrap();
+    assert!(!passages.is_empty(), "{v:#}");
+    assert!(v["answer"].as_str().unwrap().contains("[1]"), "{v:#}");
+
+    // `sluice eval`: two questions of each section, the extractive mode and the real model,
+    // scored, with the HTML report written and the JSON report readable.
+    let report = tmp.path().join("eval.html");
+    let smollm = models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let out = sluice(
+        tmp.path(),
+        &[
+            "eval",
+            "--qa",
+            "bench/qa/corpora_eval.toml",
+            "--collection",
+            "demo",
+            "--model",
+            "extractive",
+            "--model",
+            smollm.to_str().unwrap(),
+            "--limit",
+            "2",
+            "--max-tokens",
+            "24",
+            "--report",
+            report.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let (so, se) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{so}\n{se}");
+    let v: serde_json::Value = serde_json::from_str(&so).unwrap();
+    let settings = v["settings"].as_array().unwrap();
+    assert_eq!(settings.len(), 2);
+    for s in settings {
+        assert_eq!(s["summary"]["answerable"], 2, "{s:#}");
+        assert_eq!(s["summary"]["leaks"], 0, "{s:#}");
+        assert!(s["summary"]["retrieval_recall"].as_f64().unwrap() > 0.0, "{s:#}");
+    }
+    // The extractive setting finds facts in the passages it quotes.
+    assert!(settings[0]["summary"]["fact_recall"].as_f64().unwrap() > 0.0);
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<svg") && !html.contains("http://") && !html.contains("https://"));
+}
+
+fn models_dir() -> PathBuf {
+    match std::env::var_os("SLUICE_MODELS") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => repo().join("models"),
+    }
 }
 
 #[test]

@@ -68,6 +68,7 @@ pub fn random_draft(rng: &mut impl Rng) -> RecordDraft {
         endpoint: pick(rng, ENDPOINTS),
         collections_requested: vec![pick(rng, COLLECTIONS)],
         collections_granted: vec![pick(rng, COLLECTIONS)],
+        collections_rejected: 0,
         findings,
         decision,
         chunk_ids: vec![format!("c{}", rng.gen_range(0..1000))],

@@ -3,7 +3,9 @@
 //! tests and the real SmolLM2 for two.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod adversarial;
 mod authz;
+mod bodies;
 mod canary;
 mod documents;
 mod errors;

@@ -273,11 +273,30 @@ fn ask_and_search_and_redact() {
             )
             .await;
         let data = r.sse_data();
+        // Cited passages come first, before the sources and any token.
         let first: Value = serde_json::from_str(&data[0]).unwrap();
-        assert_eq!(first["type"], "sources");
+        assert_eq!(first["type"], "passages");
+        let passages = first["passages"].as_array().unwrap();
+        assert!(!passages.is_empty(), "{first}");
+        assert!(passages[0]["n"].as_u64().unwrap() >= 1);
+        let second: Value = serde_json::from_str(&data[1]).unwrap();
+        assert_eq!(second["type"], "sources");
         let last: Value = serde_json::from_str(data.last().unwrap()).unwrap();
         assert_eq!(last["type"], "done");
         assert!(last["answer"].as_str().unwrap().len() > 5);
+
+        // Extractive mode: the passages are the answer, and no model is called.
+        let r = s
+            .post(
+                Some("reader_hb"),
+                "/v1/ask",
+                &json!({"question": Q, "answer_mode": "extractive"}),
+            )
+            .await;
+        let v = r.json();
+        assert_eq!(v["model_called"], false, "{v}");
+        let answer = v["answer"].as_str().unwrap();
+        assert!(answer.contains("[1]") || answer.contains("[2]"), "{answer}");
 
         let r = s
             .post(

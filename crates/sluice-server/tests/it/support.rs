@@ -62,8 +62,10 @@ pub fn rt() -> &'static tokio::runtime::Runtime {
         let _ = tracing_subscriber::fmt()
             .json()
             .with_current_span(true)
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "info,sluice_server=debug,sluice_rag=debug,sluice_audit=debug,lance=warn,lancedb=warn,mistralrs_core=warn",
+            .with_env_filter(sluice_server::silence_document_loggers(
+                tracing_subscriber::EnvFilter::new(
+                    "info,sluice_server=debug,sluice_rag=debug,sluice_audit=debug,lance=warn,lancedb=warn,mistralrs_core=warn",
+                ),
             ))
             .with_writer(|| LogSink)
             .try_init();
@@ -541,4 +543,43 @@ pub fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     walk(dir, &mut out);
     out
+}
+
+/// The shared check of the adversarial suite: `r` left exactly one audit record (its id is
+/// the response's request id, and no other record carries it) and no planted value of the
+/// corpus manifest, nor any of `extra`, appears in the body, the SSE events, the gateway's
+/// log lines or any audit file.
+pub fn assert_one_record_no_leak(s: &Server, r: &Resp, extra: &[&str]) {
+    let id = r.request_id();
+    assert!(s.record(&id).is_some(), "no audit record for {id}");
+    let log = s.state.audit().clone();
+    let q = sluice_audit::AuditQuery::default();
+    let page = sluice_audit::Page {
+        limit: 10_000,
+        ..sluice_audit::Page::default()
+    };
+    let all = std::thread::spawn(move || log.query(&q, &page).expect("query"))
+        .join()
+        .expect("audit thread");
+    let n = all.records.iter().filter(|x| x.id.as_str() == id).count();
+    assert_eq!(n, 1, "records with id {id}");
+    let m = manifest();
+    let logs = logs()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let mut places: Vec<(String, Vec<u8>)> = vec![
+        ("body".into(), r.body.clone()),
+        ("logs".into(), logs),
+    ];
+    for (p, b) in all_files(&s.audit_dir) {
+        places.push((p.display().to_string(), b));
+    }
+    for (place, bytes) in &places {
+        let found = leaks(bytes, &m);
+        assert!(found.is_empty(), "{place}: {found:?}");
+        for x in extra {
+            assert!(!contains(bytes, x.as_bytes()), "{place} holds a planted test value");
+        }
+    }
 }

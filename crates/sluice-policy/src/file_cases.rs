@@ -1,4 +1,4 @@
-//! Runs the `[[test]]` cases that policy files carry (`sluice policy test`).
+//! The `[[test]]` cases that policy files carry, and their runner (`sluice policy test`).
 
 use std::collections::BTreeMap;
 

@@ -36,11 +36,7 @@ pub(crate) async fn prepare(
     let prepared = answerer
         .prepare(ctx.redactor(), req)
         .await
-        .inspect_err(|e| {
-            if let AnswerError::Blocked { findings, .. } = e {
-                ctx.add_findings(findings);
-            }
-        })?;
+        .inspect_err(|e| ctx.add_refusal(e))?;
     ctx.add_findings(&prepared.details);
     ctx.add_sources(
         prepared
