@@ -330,7 +330,10 @@ mod tests {
             offset: 100_000_000_000,
             ..Page::default()
         };
-        let msg = deep.validate().expect_err("deep offset refused").to_string();
+        let msg = deep
+            .validate()
+            .expect_err("deep offset refused")
+            .to_string();
         assert!(!msg.contains("100000000000"), "{msg}");
         assert!(Page::default().validate().is_ok());
         let zero = Page {

@@ -7,8 +7,8 @@
 //! crash: opening fails with [`Error::Corrupt`] so nothing is appended on top of it.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use jiff::Timestamp;

@@ -49,6 +49,7 @@ pub use index::{
 };
 pub use scan::scan_files_for;
 pub use types::{
-    ChunkInput, ChunkStore, CollectionName, CollectionStats, InvalidCollectionName, DEFAULT_K, DEFAULT_SCORE_FLOOR, DocumentMeta, Hit,
-    Query, RRF_K, Retriever, SearchMode, StoredDocument, UpsertOutcome,
+    ChunkInput, ChunkStore, CollectionName, CollectionStats, DEFAULT_K, DEFAULT_SCORE_FLOOR,
+    DocumentMeta, Hit, InvalidCollectionName, Query, RRF_K, Retriever, SearchMode, StoredDocument,
+    UpsertOutcome,
 };

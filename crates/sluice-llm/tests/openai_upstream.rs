@@ -271,10 +271,20 @@ fn upstream_redirects_are_not_followed() {
         let up = client(format!("http://{red_addr}/v1"));
         let err = up.generate(ask("my password is hunter2", 4, &[])).await;
         assert!(
-            matches!(err, Err(LlmError::Upstream { status: Some(307), .. })),
+            matches!(
+                err,
+                Err(LlmError::Upstream {
+                    status: Some(307),
+                    ..
+                })
+            ),
             "{:?}",
             err.err()
         );
-        assert_eq!(SINK_HITS.load(Ordering::SeqCst), 0, "the prompt was re-sent");
+        assert_eq!(
+            SINK_HITS.load(Ordering::SeqCst),
+            0,
+            "the prompt was re-sent"
+        );
     });
 }

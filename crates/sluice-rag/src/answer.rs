@@ -384,8 +384,8 @@ impl Answerer {
             self.settings.passages,
         )
         .await?;
-        let extractive =
-            req.rag && req.answer_mode.unwrap_or(self.settings.answer_mode) == AnswerMode::Extractive;
+        let extractive = req.rag
+            && req.answer_mode.unwrap_or(self.settings.answer_mode) == AnswerMode::Extractive;
         let details = screen.into_findings();
         Ok(Prepared {
             question,

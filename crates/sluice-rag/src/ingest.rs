@@ -354,7 +354,8 @@ impl Ingestor {
                 return report;
             }
             None => {
-                report.outcome = Err(sluice_ingest::ExtractError::Unsupported(String::new()).into());
+                report.outcome =
+                    Err(sluice_ingest::ExtractError::Unsupported(String::new()).into());
                 return report;
             }
         };
@@ -416,7 +417,14 @@ impl Ingestor {
         report.bytes = bytes.len() as u64;
         let (source_path, id) = (report.source_path.clone(), report.doc_id.clone());
         match self
-            .ingest_inner(collection, &source_path, &id, bytes, format, &mut report.details)
+            .ingest_inner(
+                collection,
+                &source_path,
+                &id,
+                bytes,
+                format,
+                &mut report.details,
+            )
             .await
         {
             Ok((outcome, chunks)) => {

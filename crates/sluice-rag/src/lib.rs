@@ -22,9 +22,6 @@ pub use answer::{
     AnswerEvent, AnswerMode, AnswerSettings, AnswerSummary, Answerer, AskRequest, Citation,
     NO_CONTEXT_ANSWER, Prepared, Timings,
 };
-pub use screen::{FindingCounts, Screen};
-pub use search::{Embedded, SearchHit, SearchOutcome, SearchRequest, Searcher};
-pub use views::{AnswerView, BoundaryCounts, ErrorView, FindingView, SearchView, UsageView};
 pub use error::{AnswerError, IngestError};
 pub use ingest::{
     FileOutcome, FileReport, IngestOptions, IngestSummary, Ingestor, Progress, SourceFile,
@@ -32,3 +29,6 @@ pub use ingest::{
 };
 pub use passages::Passage;
 pub use prompt::SYSTEM_PROMPT;
+pub use screen::{FindingCounts, Screen};
+pub use search::{Embedded, SearchHit, SearchOutcome, SearchRequest, Searcher};
+pub use views::{AnswerView, BoundaryCounts, ErrorView, FindingView, SearchView, UsageView};

@@ -165,10 +165,13 @@ pub(crate) async fn select(
         return Ok(Vec::new());
     }
     let scored: Vec<(Candidate, f32)> = if question_vec.is_empty() {
-        short.into_iter().map(|c| {
-            let s = c.lexical;
-            (c, s)
-        }).collect()
+        short
+            .into_iter()
+            .map(|c| {
+                let s = c.lexical;
+                (c, s)
+            })
+            .collect()
     } else {
         let top = short.first().map_or(1.0, |c| c.lexical).max(f32::EPSILON);
         let vectors = searcher
@@ -230,13 +233,13 @@ pub(crate) fn finish(
 
 /// Function words that say nothing about what a sentence is about.
 const STOP: &[&str] = &[
-    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "by", "with", "from",
-    "is", "are", "was", "were", "be", "been", "do", "does", "did", "we", "our", "us", "you",
-    "your", "it", "its", "this", "that", "these", "those", "what", "which", "who", "whom",
-    "how", "when", "where", "why", "can", "could", "should", "would", "will", "shall", "may",
-    "must", "have", "has", "had", "if", "as", "so", "than", "then", "there", "their", "they",
-    "them", "i", "me", "my", "am", "not", "no", "any", "all", "some", "into", "about", "after",
-    "before", "over", "under", "up", "out", "get", "gets",
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "by", "with", "from", "is",
+    "are", "was", "were", "be", "been", "do", "does", "did", "we", "our", "us", "you", "your",
+    "it", "its", "this", "that", "these", "those", "what", "which", "who", "whom", "how", "when",
+    "where", "why", "can", "could", "should", "would", "will", "shall", "may", "must", "have",
+    "has", "had", "if", "as", "so", "than", "then", "there", "their", "they", "them", "i", "me",
+    "my", "am", "not", "no", "any", "all", "some", "into", "about", "after", "before", "over",
+    "under", "up", "out", "get", "gets",
 ];
 
 #[cfg(test)]
@@ -259,7 +262,9 @@ mod tests {
 
     #[test]
     fn sentences_split_on_marks_lines_and_lists() {
-        let s = sentences("# Failover\n\n- Promote the replica.\n- Repoint the VIP at the new primary. Then check lag!\nok");
+        let s = sentences(
+            "# Failover\n\n- Promote the replica.\n- Repoint the VIP at the new primary. Then check lag!\nok",
+        );
         assert_eq!(
             s,
             vec![
@@ -270,7 +275,10 @@ mod tests {
         );
         assert!(sentences("").is_empty());
         // Decimal points and versions are not sentence ends.
-        assert_eq!(sentences("Version 2.5 ships on Monday for everyone.").len(), 1);
+        assert_eq!(
+            sentences("Version 2.5 ships on Monday for everyone.").len(),
+            1
+        );
     }
 
     #[test]
@@ -285,10 +293,12 @@ mod tests {
         let top = shortlist("How long are base backups retained?", &hits, 3);
         assert!(top[0].text.contains("35 days"), "{:?}", top[0].text);
         let p = finish(
-            top.into_iter().map(|c| {
-                let s = c.lexical;
-                (c, s)
-            }).collect(),
+            top.into_iter()
+                .map(|c| {
+                    let s = c.lexical;
+                    (c, s)
+                })
+                .collect(),
             &hits,
             2,
         );

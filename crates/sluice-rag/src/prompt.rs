@@ -52,7 +52,11 @@ pub(crate) fn defuse(s: &str) -> String {
             out.push_str("< ");
             rest = &tail[1..];
         } else if lower.starts_with("<|") || lower.starts_with("|>") {
-            out.push_str(if lower.starts_with("<|") { "< |" } else { "| >" });
+            out.push_str(if lower.starts_with("<|") {
+                "< |"
+            } else {
+                "| >"
+            });
             rest = &tail[2..];
         } else if lower.starts_with("[inst]") || lower.starts_with("[/inst]") {
             out.push_str("[ ");

@@ -67,9 +67,10 @@ impl<'r> Screen<'r> {
             return Ok(());
         }
         let r = self.redactor.redact(&joined, Boundary::Prompt);
-        let crossing = r.findings.into_iter().find(|f| {
-            f.action.replaces() && seams.iter().any(|&s| f.start < s && s < f.end)
-        });
+        let crossing = r
+            .findings
+            .into_iter()
+            .find(|f| f.action.replaces() && seams.iter().any(|&s| f.start < s && s < f.end));
         match crossing {
             None => Ok(()),
             Some(f) => {
@@ -147,7 +148,13 @@ mod tests {
         assert_eq!((a.as_str(), b.as_str()), ("AKIAD4WSWT", "UUY2R6U7QW"));
         // …together they are an AWS access key id.
         let e = s.joins(&[&a, &b]).expect_err("split key refused");
-        assert!(matches!(e, AnswerError::Blocked { boundary: Boundary::Prompt, .. }));
+        assert!(matches!(
+            e,
+            AnswerError::Blocked {
+                boundary: Boundary::Prompt,
+                ..
+            }
+        ));
         // Parts joined by a newline inside one message.
         let mut s = Screen::new(&r);
         assert!(s.joins(&["AKIAD4WSWT\nUUY2R6U7QW"]).is_err());
@@ -165,8 +172,18 @@ mod tests {
             .expect("redacts");
         s.text("and john@example.org", Boundary::Context)
             .expect("redacts");
-        assert_eq!(counts(s.findings(), Boundary::Prompt).values().sum::<usize>(), 1);
-        assert_eq!(counts(s.findings(), Boundary::Context).values().sum::<usize>(), 1);
+        assert_eq!(
+            counts(s.findings(), Boundary::Prompt)
+                .values()
+                .sum::<usize>(),
+            1
+        );
+        assert_eq!(
+            counts(s.findings(), Boundary::Context)
+                .values()
+                .sum::<usize>(),
+            1
+        );
         assert!(!rules(s.findings()).is_empty());
     }
 }

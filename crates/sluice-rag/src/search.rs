@@ -137,7 +137,10 @@ impl Searcher {
     }
 
     /// One blocking embedding job, holding a slot until it ends (even if its caller left).
-    pub(crate) async fn embed_batch(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, AnswerError> {
+    pub(crate) async fn embed_batch(
+        &self,
+        texts: Vec<String>,
+    ) -> Result<Vec<Vec<f32>>, AnswerError> {
         let permit = self
             .slots
             .clone()

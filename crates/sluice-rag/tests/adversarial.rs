@@ -35,7 +35,10 @@ impl Generator for Honouring {
         text.len() / 4 + 1
     }
     async fn generate(&self, req: ChatRequest) -> Result<GenStream, LlmError> {
-        self.stops_seen.lock().unwrap().push(req.params.stop.clone());
+        self.stops_seen
+            .lock()
+            .unwrap()
+            .push(req.params.stop.clone());
         let mut filter = StopFilter::new(req.params.stop);
         let mut out = Vec::new();
         let bytes: Vec<char> = self.text.chars().collect();
@@ -115,9 +118,16 @@ async fn stop_strings_cannot_cut_a_value_before_the_response_boundary() {
     let r = redactor();
     // "1111." ends the card: applied to raw output it left "4111 1111 1111 " for the
     // redactor, which no card rule matches, so twelve digits went out.
-    let ans = a.ask(&r, ask("Which card is on file?", &["1111."])).await.unwrap();
+    let ans = a
+        .ask(&r, ask("Which card is on file?", &["1111."]))
+        .await
+        .unwrap();
     assert!(!ans.text.contains("4111 1111 1111"), "{}", ans.text);
-    assert!(!ans.text.contains("Charge it"), "the stop still ends the answer: {}", ans.text);
+    assert!(
+        !ans.text.contains("Charge it"),
+        "the stop still ends the answer: {}",
+        ans.text
+    );
     // The model never sees the caller's stops: they run on the redacted stream.
     assert!(g.stops_seen.lock().unwrap().iter().all(Vec::is_empty));
 }
@@ -152,24 +162,29 @@ async fn a_key_split_across_turns_or_parts_never_reaches_the_model() {
         AnswerSettings::default(),
     );
     let r = redactor();
-    // Two user turns, half a key each.
+    // Two user turns in a row, half a key each (the template puts them side by side).
     let turns = AskRequest {
         messages: vec![
             ChatMessage::user("AKIAD4WSWT"),
-            ChatMessage::assistant("ok"),
             ChatMessage::user("UUY2R6U7QW"),
         ],
         ..AskRequest::question("x", vec!["ops".into()])
     };
     assert!(matches!(
         a.prepare(&r, turns).await,
-        Err(AnswerError::Blocked { boundary: Boundary::Prompt, .. })
+        Err(AnswerError::Blocked {
+            boundary: Boundary::Prompt,
+            ..
+        })
     ));
     // Content parts arrive joined by a newline.
     let parts = AskRequest::question("AKIAD4WSWT\nUUY2R6U7QW", vec!["ops".into()]);
     assert!(matches!(
         a.prepare(&r, parts).await,
-        Err(AnswerError::Blocked { boundary: Boundary::Prompt, .. })
+        Err(AnswerError::Blocked {
+            boundary: Boundary::Prompt,
+            ..
+        })
     ));
 }
 
@@ -189,7 +204,10 @@ async fn paths_and_headings_pass_the_context_boundary_and_fences_hold() {
     );
     let r = redactor();
     // What reached the model comes back from the context echo.
-    let ans = a.ask(&r, ask("How was the review rated?", &[])).await.unwrap();
+    let ans = a
+        .ask(&r, ask("How was the review rated?", &[]))
+        .await
+        .unwrap();
     assert!(!ans.text.contains(email), "{}", ans.text);
     let lower = ans.text.to_ascii_lowercase();
     assert!(!lower.contains("</source><"), "{}", ans.text);
@@ -235,10 +253,17 @@ async fn ingested_paths_pass_the_ingest_boundary() {
     let rep = &reports[0];
     assert!(rep.outcome.is_ok(), "{:?}", rep.outcome);
     assert!(!rep.source_path.contains("jane.doe"), "{}", rep.source_path);
-    assert!(rep.details.iter().any(|f| f.entity.as_ref() == "EMAIL_ADDRESS"));
+    assert!(
+        rep.details
+            .iter()
+            .any(|f| f.entity.as_ref() == "EMAIL_ADDRESS")
+    );
     // Nothing of the raw path is in any file of the index.
     drop(idx);
-    for e in walkdir::WalkDir::new(tmp.path().join("lancedb")).into_iter().flatten() {
+    for e in walkdir::WalkDir::new(tmp.path().join("lancedb"))
+        .into_iter()
+        .flatten()
+    {
         if e.file_type().is_file() {
             let bytes = std::fs::read(e.path()).unwrap();
             let needle = b"jane.doe@acme-corp.com";
@@ -279,7 +304,10 @@ async fn hostile_files_are_per_file_errors_and_the_run_goes_on() {
     assert_eq!(reports.len(), 3);
     let by = |name: &str| reports.iter().find(|r| r.source_path == name).unwrap();
     assert!(by("ok.md").outcome.is_ok(), "{:?}", by("ok.md").outcome);
-    assert!(by("deep.pdf").outcome.is_err(), "a hostile PDF is refused alone");
+    assert!(
+        by("deep.pdf").outcome.is_err(),
+        "a hostile PDF is refused alone"
+    );
     // The nested HTML is either extracted (iteratively) or refused alone; never a crash.
     let _ = &by("nested.html").outcome;
 }

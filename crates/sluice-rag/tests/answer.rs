@@ -301,7 +301,9 @@ async fn canaries_in_context_never_leave_split_or_whole() {
                 assert!(!summary.response_findings.is_empty());
             }
             // A `block` action at the response boundary ends the stream: also no leak.
-            Err(AnswerError::Blocked { boundary, .. }) => assert_eq!(boundary, sluice_policy::Boundary::Response),
+            Err(AnswerError::Blocked { boundary, .. }) => {
+                assert_eq!(boundary, sluice_policy::Boundary::Response)
+            }
             Err(e) => panic!("unexpected error: {e}"),
         }
     }

@@ -415,7 +415,10 @@ mod tests {
         let m = "invalid type: string \"key expected AKIAQYLPMN5HFIQR7XOB \\\" `x` , expected tail\", expected a sequence at line 1 column 90";
         let s = scrub_serde_message(m);
         assert!(!s.contains("AKIA") && !s.contains("tail"), "{s}");
-        assert!(s.ends_with(", expected a sequence at line 1 column 90"), "{s}");
+        assert!(
+            s.ends_with(", expected a sequence at line 1 column 90"),
+            "{s}"
+        );
         let m = "unknown variant `hunter2`, expected one of `ingest`, `prompt`";
         let s = scrub_serde_message(m);
         assert!(!s.contains("hunter2") && s.contains("`prompt`"), "{s}");

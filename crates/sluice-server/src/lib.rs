@@ -25,12 +25,12 @@
 //! `answer_sse` (answers as Server-Sent Events), [`reload`] (policy hot reload), `metrics`.
 
 mod answer_sse;
+mod audit_api;
 pub mod config;
 mod error;
 pub mod keys;
 mod metrics;
 mod native;
-mod audit_api;
 mod openai;
 mod policy_admin;
 mod probes;

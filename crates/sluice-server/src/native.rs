@@ -10,7 +10,7 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_index::SearchMode;
 use sluice_ingest::Format;
@@ -187,7 +187,8 @@ pub(crate) async fn search(
             .iter()
             .map(|h| (h.chunk_id.as_str(), h.doc_id.as_str())),
     );
-    let view = SearchView::new(out, ctx.redactor().policy().version()).with_request_id(ctx.id.as_str());
+    let view =
+        SearchView::new(out, ctx.redactor().policy().version()).with_request_id(ctx.id.as_str());
     Ok(Json(view).into_response())
 }
 

@@ -14,7 +14,6 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_llm::{ChatMessage, GenerationParams, Role as ChatRole};
-use sluice_policy::Boundary;
 use sluice_rag::{AnswerSummary, AskRequest, Citation, Prepared};
 
 use crate::answer_sse::{Encoder, sse_response};

@@ -438,12 +438,7 @@ impl Drop for RecordGuard {
         if let Ok(h) = tokio::runtime::Handle::try_current() {
             h.spawn(async move {
                 let _ = ctx
-                    .commit(
-                        status,
-                        Some(Decision::Error {
-                            code: code.into(),
-                        }),
-                    )
+                    .commit(status, Some(Decision::Error { code: code.into() }))
                     .await;
             });
         }
@@ -617,7 +612,7 @@ impl RequiredRole for AuditorRole {
 
 /// A caller holding role `R::ROLE`, checked before the body or query is read: a key
 /// without the role gets 403 whatever it sent (not 400 for a body it had no right to send).
-pub(crate) struct WithRole<R: RequiredRole>(pub Caller, std::marker::PhantomData<R>);
+pub(crate) struct WithRole<R: RequiredRole>(pub Caller, pub std::marker::PhantomData<R>);
 /// A caller with the `reader` role.
 pub(crate) type AsReader = WithRole<ReaderRole>;
 /// A caller with the `auditor` role.

@@ -94,7 +94,6 @@ pub struct AppState {
 pub(crate) struct Inner {
     pub config: ServerConfig,
     pub embedder: Arc<dyn Embedder>,
-    pub retriever: Arc<dyn Retriever>,
     pub store: Arc<dyn ChunkStore>,
     pub generator: Arc<dyn Generator>,
     pub queue: Option<Arc<QueuedGenerator>>,
@@ -144,7 +143,6 @@ impl AppState {
             inner: Arc::new(Inner {
                 config: parts.config,
                 embedder: parts.embedder,
-                retriever: parts.retriever,
                 store: parts.store,
                 generator: parts.generator,
                 queue: parts.queue,

@@ -12,11 +12,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use sluice_embed::Embedder;
 use sluice_eval::{
-    CitedSource, EvalSet, LeakDetector, PassRule, QuestionKind, QuestionRun, Setting,
-    SettingResult,
+    CitedSource, EvalSet, LeakDetector, PassRule, QuestionKind, QuestionRun, Setting, SettingResult,
 };
-use sluice_llm::{EchoGenerator, Generator, GenerationParams};
+use sluice_llm::{EchoGenerator, GenerationParams, Generator};
 use sluice_policy::Boundary;
 use sluice_rag::{
     AnswerError, AnswerEvent, AnswerMode, AnswerSettings, Answerer, AskRequest, NO_CONTEXT_ANSWER,
@@ -157,9 +157,10 @@ impl ModelSpec {
 
     fn label(&self) -> String {
         match self {
-            Self::Gguf(p) => p
-                .file_name()
-                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            Self::Gguf(p) => p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
             Self::Upstream { model, .. } => format!("upstream:{model}"),
             Self::Extractive => "extractive".into(),
         }
@@ -224,8 +225,8 @@ fn qa(args: QaArgs, data_dir: &Path) -> Result<ExitCode> {
     });
     let leaks = match &manifest {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             LeakDetector::from_manifest(&text, &p.display().to_string())?
         }
         None => LeakDetector::new(Vec::<String>::new()),
@@ -313,7 +314,11 @@ fn qa(args: QaArgs, data_dir: &Path) -> Result<ExitCode> {
         print!("{}", sluice_eval::render_table(&settings));
         for (s, r) in settings.iter().zip(&rss) {
             if let Some(kib) = r {
-                println!("{}: peak RSS {:.0} MiB", s.setting.label(), *kib as f64 / 1024.0);
+                println!(
+                    "{}: peak RSS {:.0} MiB",
+                    s.setting.label(),
+                    *kib as f64 / 1024.0
+                );
             }
         }
     }

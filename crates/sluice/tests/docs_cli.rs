@@ -175,7 +175,10 @@ fn ingest_search_ask_on_corpora() {
     for s in settings {
         assert_eq!(s["summary"]["answerable"], 2, "{s:#}");
         assert_eq!(s["summary"]["leaks"], 0, "{s:#}");
-        assert!(s["summary"]["retrieval_recall"].as_f64().unwrap() > 0.0, "{s:#}");
+        assert!(
+            s["summary"]["retrieval_recall"].as_f64().unwrap() > 0.0,
+            "{s:#}"
+        );
     }
     // The extractive setting finds facts in the passages it quotes.
     assert!(settings[0]["summary"]["fact_recall"].as_f64().unwrap() > 0.0);

@@ -53,13 +53,18 @@ fn deep_audit_offsets_and_multibyte_times_are_400s_not_aborts() {
         // `split_at` inside a multi-byte character panicked: empty reply, no record.
         for t in ["2%E2%82%AC", "%C3%A9", "1%F0%9F%98%80"] {
             for field in ["since", "until"] {
-                let r = s.get(Some("auditor"), &format!("/v1/audit?{field}={t}")).await;
+                let r = s
+                    .get(Some("auditor"), &format!("/v1/audit?{field}={t}"))
+                    .await;
                 assert_eq!(r.status, 400, "{field}={t}: {}", r.text());
                 assert!(s.record(&r.request_id()).is_some());
             }
         }
         // The server is still up.
-        assert_eq!(s.get(Some("auditor"), "/v1/audit?limit=1").await.status, 200);
+        assert_eq!(
+            s.get(Some("auditor"), "/v1/audit?limit=1").await.status,
+            200
+        );
     });
 }
 
@@ -71,8 +76,9 @@ fn a_client_that_hangs_up_still_leaves_a_record() {
         ..Opts::default()
     });
     let addr = s.url.trim_start_matches("http://").to_owned();
-    let body = json!({"question": "How are travel expenses reimbursed?", "collections": ["handbook"]})
-        .to_string();
+    let body =
+        json!({"question": "How are travel expenses reimbursed?", "collections": ["handbook"]})
+            .to_string();
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         conn,
@@ -94,7 +100,11 @@ fn a_client_that_hangs_up_still_leaves_a_record() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(recs.len(), 1, "exactly one record for the abandoned request");
+    assert_eq!(
+        recs.len(),
+        1,
+        "exactly one record for the abandoned request"
+    );
     assert_eq!(recs[0].principal.as_deref(), Some("reader_hb"));
     assert_eq!(recs[0].decision.label(), "error", "{:?}", recs[0].decision);
 }
@@ -154,7 +164,10 @@ fn redact_is_no_pseudonym_oracle() {
             .redact(text, sluice_policy::Boundary::Ingest)
             .text;
         assert_ne!(ta, stored, "/v1/redact computed the stored token");
-        assert_ne!(ta, tb, "a per-request key: guesses cannot be compared across calls");
+        assert_ne!(
+            ta, tb,
+            "a per-request key: guesses cannot be compared across calls"
+        );
     });
 }
 
@@ -170,7 +183,9 @@ fn split_secrets_and_stop_strings_are_screened_on_chat() {
             "messages": [{"role": "user", "content": [
                 {"type": "text", "text": a}, {"type": "text", "text": b}]}],
         });
-        let r = s.post(Some("reader_all"), "/v1/chat/completions", &parts).await;
+        let r = s
+            .post(Some("reader_all"), "/v1/chat/completions", &parts)
+            .await;
         assert_eq!(r.status, 403, "{}", r.text());
         assert!(!r.text().contains(a) && !r.text().contains(b));
         let turns = json!({
@@ -178,10 +193,11 @@ fn split_secrets_and_stop_strings_are_screened_on_chat() {
             "sluice": {"rag": false},
             "messages": [
                 {"role": "user", "content": a},
-                {"role": "assistant", "content": "go on"},
                 {"role": "user", "content": b}],
         });
-        let r = s.post(Some("reader_all"), "/v1/chat/completions", &turns).await;
+        let r = s
+            .post(Some("reader_all"), "/v1/chat/completions", &turns)
+            .await;
         assert_eq!(r.status, 403, "{}", r.text());
         // A key that is refused in content is refused in `stop` too.
         let stop = json!({
@@ -190,7 +206,9 @@ fn split_secrets_and_stop_strings_are_screened_on_chat() {
             "stop": [key],
             "messages": [{"role": "user", "content": "hello"}],
         });
-        let r = s.post(Some("reader_all"), "/v1/chat/completions", &stop).await;
+        let r = s
+            .post(Some("reader_all"), "/v1/chat/completions", &stop)
+            .await;
         assert_eq!(r.status, 403, "{}", r.text());
         let rec = s.record(&r.request_id()).unwrap().request.unwrap();
         assert!(rec.findings.iter().any(|f| f.boundary == "prompt"));

@@ -375,17 +375,26 @@ impl Server {
         &self.keys[who]
     }
 
-    /// The audit record of a request id (after the index caught up).
+    /// The audit record of a request id (after the index caught up). Records of 401 and 429
+    /// refusals join the next group commit without the response waiting for them, so a
+    /// missing record is looked for again for up to two seconds.
     pub fn record(&self, id: &str) -> Option<sluice_audit::Record> {
-        // sync_index blocks: keep it off the caller's runtime thread.
-        let log = self.state.audit().clone();
-        let id = id.to_owned();
-        std::thread::spawn(move || {
-            log.sync_index().expect("sync index");
-            log.get(&id).expect("get")
-        })
-        .join()
-        .expect("audit lookup thread")
+        for _ in 0..40 {
+            // sync_index blocks: keep it off the caller's runtime thread.
+            let log = self.state.audit().clone();
+            let id = id.to_owned();
+            let found = std::thread::spawn(move || {
+                log.sync_index().expect("sync index");
+                log.get(&id).expect("get")
+            })
+            .join()
+            .expect("audit lookup thread");
+            if found.is_some() {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 }
 
@@ -568,10 +577,8 @@ pub fn assert_one_record_no_leak(s: &Server, r: &Resp, extra: &[&str]) {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
-    let mut places: Vec<(String, Vec<u8>)> = vec![
-        ("body".into(), r.body.clone()),
-        ("logs".into(), logs),
-    ];
+    let mut places: Vec<(String, Vec<u8>)> =
+        vec![("body".into(), r.body.clone()), ("logs".into(), logs)];
     for (p, b) in all_files(&s.audit_dir) {
         places.push((p.display().to_string(), b));
     }
@@ -579,7 +586,10 @@ pub fn assert_one_record_no_leak(s: &Server, r: &Resp, extra: &[&str]) {
         let found = leaks(bytes, &m);
         assert!(found.is_empty(), "{place}: {found:?}");
         for x in extra {
-            assert!(!contains(bytes, x.as_bytes()), "{place} holds a planted test value");
+            assert!(
+                !contains(bytes, x.as_bytes()),
+                "{place} holds a planted test value"
+            );
         }
     }
 }
