@@ -53,8 +53,8 @@ struct QaArgs {
     collection: Option<sluice_index::CollectionName>,
     /// Models (repeat): a GGUF file, `upstream:http://host/v1#model`, or `extractive`
     /// (passages only, no model). Default: the bundled SmolLM2.
-    #[arg(long = "model")]
-    models: Vec<String>,
+    #[arg(long = "model", id = "model")]
+    model_specs: Vec<String>,
     /// Sources per question (comma-separated for several runs).
     #[arg(long, value_delimiter = ',', default_value = "4")]
     k: Vec<usize>,
@@ -231,12 +231,12 @@ fn qa(args: QaArgs, data_dir: &Path) -> Result<ExitCode> {
         }
         None => LeakDetector::new(Vec::<String>::new()),
     };
-    let specs: Vec<ModelSpec> = if args.models.is_empty() {
+    let specs: Vec<ModelSpec> = if args.model_specs.is_empty() {
         vec![ModelSpec::Gguf(
             args.stack.models.join("SmolLM2-135M-Instruct.Q4_1.gguf"),
         )]
     } else {
-        args.models
+        args.model_specs
             .iter()
             .map(|m| ModelSpec::parse(m))
             .collect::<Result<_>>()?
