@@ -1,0 +1,248 @@
+//! Per-entity precision / recall / F1 of a policy folder on labelled JSON-lines cases, with the
+//! light crate alone (no CLI build needed). Same case format and the same matching rule as
+//! `sluice eval policy` (docs/eval.md §5): a finding matches a gold span of the same entity when
+//! it overlaps at least half of it; matching is one-to-one, largest overlap first.
+//!
+//! On top of that table it prints the false-positive rate: the share of *negative* cases (no gold
+//! span: near misses, placeholders, example keys) on which the policy reports anything.
+//!
+//! ```sh
+//! cargo run -p sluice-policy --example detect_eval -- \
+//!     [--policy policies] [--boundary context] FILE.jsonl [FILE.jsonl ...]
+//! ```
+//!
+//! Output names entities, counts and case line numbers only, never a case's text or a value.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sluice_policy::{Boundary, Policy, PolicySource, PseudonymKey, Redactor};
+
+#[derive(serde::Deserialize)]
+struct Case {
+    text: String,
+    #[serde(default)]
+    spans: Vec<Span>,
+}
+
+#[derive(serde::Deserialize, Clone)]
+struct Span {
+    start: usize,
+    end: usize,
+    entity: String,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tp: usize,
+    fp: usize,
+    fn_: usize,
+}
+
+fn sources(root: &std::path::Path) -> Vec<PolicySource> {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<PolicySource>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if p.extension().is_some_and(|x| x == "toml") {
+                let rel = p.strip_prefix(root).expect("under root");
+                out.push(PolicySource {
+                    path: rel.to_string_lossy().replace('\\', "/"),
+                    text: std::fs::read_to_string(&p).expect("read policy file"),
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// `(gold index, finding index)` pairs: same entity, overlap ≥ half the gold span, largest
+/// overlap first, each side used once.
+fn match_spans(gold: &[Span], found: &[Span]) -> Vec<(usize, usize)> {
+    let mut cand = Vec::new();
+    for (gi, g) in gold.iter().enumerate() {
+        for (fi, f) in found.iter().enumerate() {
+            let ov = g.end.min(f.end).saturating_sub(g.start.max(f.start));
+            if f.entity == g.entity && ov > 0 && 2 * ov >= g.end - g.start {
+                cand.push((ov, gi, fi));
+            }
+        }
+    }
+    cand.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (mut gu, mut fu) = (vec![false; gold.len()], vec![false; found.len()]);
+    let mut pairs = Vec::new();
+    for (_, gi, fi) in cand {
+        if !gu[gi] && !fu[fi] {
+            gu[gi] = true;
+            fu[fi] = true;
+            pairs.push((gi, fi));
+        }
+    }
+    pairs
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+fn row(name: &str, c: Counts, width: usize) {
+    let p = ratio(c.tp, c.tp + c.fp);
+    let r = ratio(c.tp, c.tp + c.fn_);
+    let f1 = if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    };
+    println!(
+        "{name:<width$}  {:>5}  {:>5}  {:>5}  {p:>9.3}  {r:>6.3}  {f1:>5.3}",
+        c.tp, c.fp, c.fn_
+    );
+}
+
+fn main() {
+    let mut policy_dir = PathBuf::from("policies");
+    let mut boundary = Boundary::Context;
+    let mut files = Vec::new();
+    let mut verbose = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--policy" => policy_dir = args.next().expect("--policy DIR").into(),
+            "--boundary" => {
+                boundary = args
+                    .next()
+                    .expect("--boundary NAME")
+                    .parse()
+                    .expect("ingest|prompt|context|response")
+            }
+            // Lists the line numbers of missed and false-positive cases (never their text).
+            "--verbose" => verbose = true,
+            _ => files.push(PathBuf::from(a)),
+        }
+    }
+    assert!(!files.is_empty(), "give at least one JSONL file");
+
+    let t = Instant::now();
+    let policy = Policy::compile(&sources(&policy_dir)).unwrap_or_else(|e| panic!("{e}"));
+    let compile_ms = t.elapsed().as_secs_f64() * 1e3;
+    let (holdback, holdback_rule) = policy.holdback();
+    let holdback_rule = holdback_rule.to_owned();
+    let redactor = Redactor::new(
+        Arc::new(policy),
+        PseudonymKey::new(b"detect eval".to_vec()),
+    );
+
+    let mut grand = Counts::default();
+    let (mut grand_neg, mut grand_neg_hit) = (0usize, 0usize);
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let mut per: BTreeMap<String, Counts> = BTreeMap::new();
+        let (mut cases, mut neg, mut neg_hit) = (0usize, 0usize, 0usize);
+        let mut missed_lines = Vec::new();
+        let mut fp_lines = Vec::new();
+        for (ln, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            // JSON is YAML: the crate's YAML parser reads the JSON lines, so the example needs
+            // no extra dependency. Errors name the line only, never its text.
+            let case: Case = serde_yaml_ng::from_str(line)
+                .unwrap_or_else(|_| panic!("{}:{}: not a case", file.display(), ln + 1));
+            for s in &case.spans {
+                assert!(
+                    s.start < s.end
+                        && s.end <= case.text.len()
+                        && case.text.is_char_boundary(s.start)
+                        && case.text.is_char_boundary(s.end),
+                    "{}:{}: span {}..{} is not a byte range of the text",
+                    file.display(),
+                    ln + 1,
+                    s.start,
+                    s.end
+                );
+            }
+            cases += 1;
+            let found: Vec<Span> = redactor
+                .findings(&case.text, boundary)
+                .iter()
+                .map(|f| Span {
+                    start: f.start,
+                    end: f.end,
+                    entity: f.entity.to_string(),
+                })
+                .collect();
+            let pairs = match_spans(&case.spans, &found);
+            let mut gh = vec![false; case.spans.len()];
+            let mut fh = vec![false; found.len()];
+            for &(g, f) in &pairs {
+                gh[g] = true;
+                fh[f] = true;
+                per.entry(case.spans[g].entity.clone()).or_default().tp += 1;
+            }
+            for (f, _) in found.iter().zip(&fh).filter(|(_, h)| !**h) {
+                per.entry(f.entity.clone()).or_default().fp += 1;
+                fp_lines.push(format!("{}:{} {}", file.display(), ln + 1, f.entity));
+            }
+            for (g, _) in case.spans.iter().zip(&gh).filter(|(_, h)| !**h) {
+                per.entry(g.entity.clone()).or_default().fn_ += 1;
+                missed_lines.push(format!("{}:{} {}", file.display(), ln + 1, g.entity));
+            }
+            if case.spans.is_empty() {
+                neg += 1;
+                if !found.is_empty() {
+                    neg_hit += 1;
+                }
+            }
+        }
+        let width = per.keys().map(|k| k.len()).chain([6]).max().unwrap_or(6);
+        println!("== {} ({cases} cases, boundary {boundary})", file.display());
+        println!(
+            "{:<width$}  {:>5}  {:>5}  {:>5}  {:>9}  {:>6}  {:>5}",
+            "entity", "tp", "fp", "fn", "precision", "recall", "F1"
+        );
+        let mut total = Counts::default();
+        for (e, c) in &per {
+            row(e, *c, width);
+            total.tp += c.tp;
+            total.fp += c.fp;
+            total.fn_ += c.fn_;
+        }
+        println!("{}", "-".repeat(width + 48));
+        row("TOTAL", total, width);
+        println!(
+            "negative cases: {neg}, with any finding: {neg_hit} (false-positive rate {:.3})\n",
+            ratio(neg_hit, neg)
+        );
+        if verbose {
+            for l in &missed_lines {
+                println!("  missed   {l}");
+            }
+            for l in &fp_lines {
+                println!("  false+   {l}");
+            }
+        }
+        grand.tp += total.tp;
+        grand.fp += total.fp;
+        grand.fn_ += total.fn_;
+        grand_neg += neg;
+        grand_neg_hit += neg_hit;
+    }
+    if files.len() > 1 {
+        row("ALL FILES", grand, 10);
+        println!(
+            "negative cases: {grand_neg}, with any finding: {grand_neg_hit} (false-positive rate {:.3})",
+            ratio(grand_neg_hit, grand_neg)
+        );
+    }
+    println!("policy compile {compile_ms:.1} ms (debug builds are slower), hold-back {holdback} bytes ({holdback_rule})");
+}
