@@ -143,7 +143,10 @@ DNI = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 def nhs():
     while True:
-        d = pick(DIG, 9)
+        # England and Wales allocate from the 400-499 and 600-799 million ranges.
+        d = rng.choice("4670") + pick(DIG, 8)
+        if d[0] == "0":
+            continue
         c = 11 - sum(int(x) * w for x, w in zip(d, range(10, 1, -1))) % 11
         if c == 11:
             c = 0
@@ -166,7 +169,8 @@ def itin():
 
 def aba():
     while True:
-        b = rng.choice("0123") + pick(DIG, 7)
+        # Federal Reserve routing symbols 01-12, thrift 21-32, electronic 61-72.
+        b = "%02d" % rng.choice(list(range(1, 13)) + list(range(21, 33)) + list(range(61, 73))) + pick(DIG, 6)
         w = [3, 7, 1, 3, 7, 1, 3, 7]
         s = sum(int(x) * y for x, y in zip(b, w))
         c = (10 - s % 10) % 10
@@ -563,7 +567,7 @@ P.neg("routing {v} (bad check digit)", v[:8] + bad_digit(v[8]))
 v = dea()
 P.neg("DEA {v} (bad check digit)", v[:8] + bad_digit(v[8]))
 P.neg("Part no. {v} in stock", "1AB2-CD3-EF45")
-P.neg("Call {v} for support", "512-555-0147")
+P.pos("PHONE_NUMBER", "Call {v} for support", "512-555-0147")
 
 # --- Sweden / Poland -------------------------------------------------------------------------------------
 for i in range(6):
@@ -601,7 +605,7 @@ PHONES = [
     ("Portable {v}", "+33 6 12 34 56 78"),
     ("India office {v}", "+91 98765 43210"),
     ("Bangalore landline {v}", "+91-80-2345-6789"),
-    ("Mobile: {v} (India)", "098765 43210"),
+    ("Mobile: {v} (India)", "094483 21567"),
     ("Tokyo office {v}", "03-1234-5678"),
     ("Japanese mobile {v}", "090-1234-5678"),
     ("Osaka {v}", "+81 6-6123-4567"),
@@ -629,12 +633,12 @@ PHONES = [
 ]
 for t, v in PHONES:
     P.pos("PHONE_NUMBER", t, v)
-for t, v in [("Released 2024-03-15T10:22:31+01:00, build {v}", "4.12.1023"),
+for t, v in [("Release build {v} is out", "4.12.1023"),
              ("Total: {v} EUR", "1 234 567,89"),
              ("Order {v}", "2024-0001-5678"),
              ("ISBN {v}", "978-3-16-148410-0"),
              ("Tracking no. {v} arrives Friday", "1Z999AA10123456784"),
-             ("version {v}", "10.2.30.4"),
+             ("version {v}", "4.12.30.1"),
              ("Meeting at {v}", "12:30"),
              ("Coordinates {v}", "51.5074, -0.1278")]:
     P.neg(t, v)

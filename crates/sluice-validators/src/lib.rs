@@ -78,6 +78,16 @@ const REGISTRY: &[(&str, ValidatorFn)] = &[
     ("eth_address", crypto::eth_address),
     ("jwt", token::jwt),
     ("not_trivial", heuristic::not_trivial),
+    ("datetime", date::datetime),
+    ("uk_vehicle_registration", vehicle::uk_vehicle_registration),
+    ("uk_driving_licence", vehicle::uk_driving_licence),
+    ("de_kvnr", national_id::de_kvnr),
+    ("de_vat_id", national_id::de_vat_id),
+    ("de_rvnr", national_id::de_rvnr),
+    ("de_lanr", national_id::de_lanr),
+    ("it_vat", national_id::it_vat),
+    ("us_dea", national_id::us_dea),
+    ("se_organisationsnummer", national_id::se_organisationsnummer),
 ];
 
 #[cfg(test)]
@@ -87,7 +97,7 @@ mod tests {
     #[test]
     fn registry_names_are_unique_and_resolve() {
         let all: Vec<&str> = names().collect();
-        assert_eq!(all.len(), 36);
+        assert_eq!(all.len(), 46);
         for (i, n) in all.iter().enumerate() {
             assert!(!all[..i].contains(n), "duplicate {n}");
             assert!(lookup(n).is_some());

@@ -20,7 +20,8 @@ fn two(d: &[u8]) -> u32 {
 /// US Social Security number: area not 000, 666 or 9xx, group not 00, serial not 0000, and
 /// not one of the numbers famously printed on sample cards.
 pub fn us_ssn(s: &str) -> bool {
-    let Some(d) = fixed_digits(s, &[' ', '-'], 9) else {
+    // Dots too: "078.05.1120" is a form people write (the detector keeps one separator kind).
+    let Some(d) = fixed_digits(s, &[' ', '-', '.'], 9) else {
         return false;
     };
     let (area, group, serial) = (number(&d[..3]), number(&d[3..5]), number(&d[5..]));
@@ -30,7 +31,7 @@ pub fn us_ssn(s: &str) -> bool {
 
 /// US Individual Taxpayer Identification Number: 9xx-GG-xxxx with GG in the IRS ranges.
 pub fn us_itin(s: &str) -> bool {
-    fixed_digits(s, &[' ', '-'], 9).is_some_and(|d| {
+    fixed_digits(s, &[' ', '-', '.'], 9).is_some_and(|d| {
         d[0] == 9 && matches!(two(&d[3..5]), 50..=65 | 70..=88 | 90..=92 | 94..=99)
     })
 }
@@ -75,7 +76,9 @@ fn dni_letter_ok(d: &[u8], letter: u8) -> bool {
     DNI_LETTERS[(number(d) % 23) as usize] == letter
 }
 
-/// Spanish DNI: 8 digits and the mod-23 control letter.
+/// Spanish DNI / NIF of a person: 8 digits (7 when the leading zero is left out) and the mod-23
+/// control letter; also the K, L and M NIFs (Spaniards without a DNI: minors, residents abroad),
+/// a letter, 7 digits and the same control letter computed on the 7 digits.
 pub fn es_dni(s: &str) -> bool {
     let Some(b) = compact(s, SEP) else {
         return false;
@@ -83,7 +86,11 @@ pub fn es_dni(s: &str) -> bool {
     let [body @ .., letter] = b.as_slice() else {
         return false;
     };
-    body.len() == 8 && digit_values(body).is_some_and(|d| dni_letter_ok(&d, *letter))
+    let (body, lengths) = match body.first() {
+        Some(b'K' | b'L' | b'M') => (&body[1..], 7..=7),
+        _ => (body, 7..=8),
+    };
+    lengths.contains(&body.len()) && digit_values(body).is_some_and(|d| dni_letter_ok(&d, *letter))
 }
 
 /// Spanish NIE: X, Y or Z (read as 0, 1, 2), 7 digits, and the DNI control letter.
@@ -426,6 +433,144 @@ pub fn us_npi(s: &str) -> bool {
     matches!(d[0], 1 | 2) && luhn_valid(&full)
 }
 
+/// Cross sum of a product of two digits (at most 9 × 9 = 81, so two digits at most).
+fn cross(x: u32) -> u32 {
+    x / 10 + x % 10
+}
+
+/// German statutory health-insurance number (Krankenversichertennummer, KVNR, § 290 SGB V):
+/// a letter, 8 digits and a check digit. The letter counts as its two-digit position (A = 01);
+/// with the 8 digits that makes 10 digits, weighted 1, 2, 1, 2, …; the cross sums of the
+/// products, summed, mod 10 give the check digit.
+pub fn de_kvnr(s: &str) -> bool {
+    let Some(b) = compact(s, &[' ']) else {
+        return false;
+    };
+    let [letter, rest @ ..] = b.as_slice() else {
+        return false;
+    };
+    let Some(d) = digit_values(rest).filter(|d| d.len() == 9) else {
+        return false;
+    };
+    if !letter.is_ascii_uppercase() {
+        return false;
+    }
+    let pos = u32::from(letter - b'A' + 1);
+    let eff = [pos / 10, pos % 10]
+        .into_iter()
+        .chain(d[..8].iter().map(|&x| u32::from(x)));
+    let sum: u32 = eff
+        .enumerate()
+        .map(|(i, x)| cross(x * if i % 2 == 0 { 1 } else { 2 }))
+        .sum();
+    sum % 10 == u32::from(d[8])
+}
+
+/// German VAT id (Umsatzsteuer-Identifikationsnummer): `DE`, 8 digits and an ISO 7064
+/// MOD 11,10 check digit over them (the Bundeszentralamt für Steuern's scheme).
+pub fn de_vat_id(s: &str) -> bool {
+    let Some(b) = compact(s, SEP) else {
+        return false;
+    };
+    let Some(rest) = b.strip_prefix(b"DE") else {
+        return false;
+    };
+    digit_values(rest)
+        .is_some_and(|d| d.len() == 9 && d[0] != 0 && iso7064_mod11_10(&d[..8]) == d[8])
+}
+
+/// German pension / social-insurance number (Rentenversicherungsnummer, VKVV § 4): area (2
+/// digits), birth day (01-31, or +50), month, year, the first letter of the birth name, a 2-digit
+/// serial and a check digit: with the letter as its two-digit position, the 12 digits weighted
+/// 2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1, cross sums summed, mod 10.
+pub fn de_rvnr(s: &str) -> bool {
+    let Some(b) = compact(s, &[' ']) else {
+        return false;
+    };
+    if b.len() != 12 || !b[8].is_ascii_uppercase() {
+        return false;
+    }
+    let (Some(head), Some(tail)) = (digit_values(&b[..8]), digit_values(&b[9..])) else {
+        return false;
+    };
+    let (day, month) = (two(&head[2..4]), two(&head[4..6]));
+    if !(matches!(day, 1..=31 | 51..=81) && (1..=12).contains(&month)) {
+        return false;
+    }
+    let pos = b[8] - b'A' + 1;
+    let eff: Vec<u8> = head
+        .iter()
+        .copied()
+        .chain([pos / 10, pos % 10])
+        .chain(tail[..2].iter().copied())
+        .collect();
+    let sum: u32 = eff
+        .iter()
+        .zip([2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1])
+        .map(|(&x, w)| cross(u32::from(x) * w))
+        .sum();
+    sum % 10 == u32::from(tail[2])
+}
+
+/// German lifelong physician number (lebenslange Arztnummer, LANR): 9 digits; the 7th is the
+/// check digit over the first six (weights 4, 9, 4, 9, 4, 9; 10 - sum mod 10), the last two
+/// the specialty group.
+pub fn de_lanr(s: &str) -> bool {
+    let Some(d) = fixed_digits(s, SEP, 9) else {
+        return false;
+    };
+    let sum = weighted_sum(&d, &[4, 9, 4, 9, 4, 9]);
+    d[..6].iter().any(|&x| x != 0) && (10 - sum % 10) % 10 == u32::from(d[6])
+}
+
+/// Italian VAT number (partita IVA), optionally prefixed `IT`: 11 digits, a tax-office code
+/// (digits 8-10) of 001-100, 120, 121, 888 or 999, and a Luhn check digit.
+pub fn it_vat(s: &str) -> bool {
+    let Some(b) = compact(s, &[' ', '-', '_', '.']) else {
+        return false;
+    };
+    let body = b.strip_prefix(b"IT").unwrap_or(&b);
+    let Some(d) = digit_values(body).filter(|d| d.len() == 11) else {
+        return false;
+    };
+    let office = number(&d[7..10]);
+    d[..7].iter().any(|&x| x != 0)
+        && matches!(office, 1..=100 | 120 | 121 | 888 | 999)
+        && luhn_valid(&d)
+}
+
+/// US DEA registration number: a registrant-type letter, a second letter (the registrant's
+/// initial, or 9), and 7 digits whose last is (d1 + d3 + d5 + 2·(d2 + d4 + d6)) mod 10.
+pub fn us_dea(s: &str) -> bool {
+    let Some(b) = compact(s, &[' ', '-']) else {
+        return false;
+    };
+    if b.len() != 9 || !b"ABCDEFGHJKLMPRSTUX".contains(&b[0]) {
+        return false;
+    }
+    if !(b[1].is_ascii_uppercase() || b[1] == b'9') {
+        return false;
+    }
+    let Some(d) = digit_values(&b[2..]) else {
+        return false;
+    };
+    let odd = u32::from(d[0]) + u32::from(d[2]) + u32::from(d[4]);
+    let even = u32::from(d[1]) + u32::from(d[3]) + u32::from(d[5]);
+    d[..6].iter().any(|&x| x != 0) && (odd + 2 * even) % 10 == u32::from(d[6])
+}
+
+/// Swedish organisationsnummer: 10 digits (or 12 with the `16` prefix), a group digit 1-9, a
+/// third digit of at least 2 (which keeps it apart from a personnummer's month), Luhn check.
+pub fn se_organisationsnummer(s: &str) -> bool {
+    let Some(mut d) = digits(s, &[' ', '-']) else {
+        return false;
+    };
+    if d.len() == 12 && d[..2] == [1, 6] {
+        d.drain(..2);
+    }
+    d.len() == 10 && d[0] != 0 && d[2] >= 2 && luhn_valid(&d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,6 +612,9 @@ mod tests {
                 "123-45-6789",
                 "123 45 6789",
                 "123456789",
+                // Dotted, as Presidio and many forms accept it (the detector keeps one
+                // separator kind throughout).
+                "123.45.6789",
                 "899-99-9999",
                 "001-01-0001",
             ],
@@ -481,7 +629,6 @@ mod tests {
                 "219-09-9999",
                 "12345678",
                 "1234567890",
-                "123.45.6789",
                 "12a-45-6789",
                 "",
             ],
@@ -1036,5 +1183,86 @@ mod tests {
             d.push(luhn_check_digit(&full));
             assert!(us_npi(&to_str(&d)));
         }
+    }
+    #[test]
+    fn es_dni_short_and_klm_forms() {
+        // 1234567 mod 23 = 19 -> L; K/L/M NIFs use the same letter on their 7 digits.
+        assert!(es_dni("1234567L"));
+        assert!(es_dni("01234567L"));
+        assert!(es_dni("K1234567L"));
+        assert!(es_dni("M-1234567-L"));
+        assert!(!es_dni("K1234567K"));
+        assert!(!es_dni("K01234567L"));
+        assert!(!es_dni("123456L"));
+    }
+
+    #[test]
+    fn ssn_with_dots() {
+        assert!(us_ssn("536.22.8726"));
+        assert!(!us_ssn("078.05.1120"));
+    }
+
+    #[test]
+    fn german_health_and_social_numbers() {
+        // § 290 SGB V Anlage 1 example and the DRV documentation example.
+        assert!(de_kvnr("A000500015"));
+        assert!(!de_kvnr("A000500016"));
+        assert!(!de_kvnr("0000500015"));
+        assert!(de_rvnr("15070649C103"));
+        assert!(de_rvnr("15 070649 C 103"));
+        assert!(!de_rvnr("15070649C104"));
+        assert!(!de_rvnr("15320649C103"));
+        // LANR: 123456 -> 4+18+12+36+20+54 = 144 -> check 6.
+        assert!(de_lanr("123456601"));
+        assert!(!de_lanr("123456701"));
+        assert!(!de_lanr("000000001"));
+    }
+
+    #[test]
+    fn german_vat_id() {
+        assert!(de_vat_id("DE136695976"));
+        assert!(de_vat_id("DE 136 695 976"));
+        assert!(!de_vat_id("DE136695977"));
+        assert!(!de_vat_id("AT136695976"));
+        assert!(!de_vat_id("DE13669597"));
+    }
+
+    #[test]
+    fn italian_vat() {
+        // Office 001 .. 100; Luhn over all 11 digits.
+        let body = [0u8, 7, 6, 4, 3, 5, 2, 0, 5, 6];
+        let check = crate::checksum::luhn_check_digit(&body);
+        let v: String = body.iter().chain([&check]).map(|d| char::from(b'0' + d)).collect();
+        assert!(it_vat(&v), "{v}");
+        assert!(it_vat(&format!("IT{v}")));
+        let wrong: String = body
+            .iter()
+            .chain([&((check + 1) % 10)])
+            .map(|d| char::from(b'0' + d))
+            .collect();
+        assert!(!it_vat(&wrong));
+        assert!(!it_vat("00000000000"));
+        // Office 500 does not exist.
+        assert!(!it_vat("12345675000"));
+    }
+
+    #[test]
+    fn dea_numbers() {
+        // BJ613542: 6+3+4 + 2*(1+5+2) = 13+16 = 29 -> 9.
+        assert!(us_dea("BJ6135429"));
+        assert!(us_dea("B96135429"));
+        assert!(!us_dea("BJ6135428"));
+        assert!(!us_dea("IJ6135429"));
+        assert!(!us_dea("BJ0000000"));
+    }
+
+    #[test]
+    fn swedish_organisation_numbers() {
+        // 556036-079x: Luhn over 556036079 gives 3.
+        assert!(se_organisationsnummer("556036-0793"));
+        assert!(se_organisationsnummer("16556036-0793"));
+        assert!(!se_organisationsnummer("556036-0794"));
+        // Third digit below 2: a personnummer's month, not an organisation.
+        assert!(!se_organisationsnummer("811228-9874"));
     }
 }

@@ -44,6 +44,81 @@ pub fn vin(s: &str) -> bool {
     b[8] == expected
 }
 
+/// Letters the DVLA never uses in the given place of a registration mark.
+fn letter_in(c: u8, excluded: &[u8]) -> bool {
+    c.is_ascii_uppercase() && !excluded.contains(&c)
+}
+
+/// UK vehicle registration mark (DVLA): the current format `AB51 ABC` (since 2001) with a real
+/// age identifier (02-29 for March, 51-79 for September registrations), or the older prefix
+/// (`A123 BCD`) and suffix (`ABC 123D`) formats; I and Q never appear, Z only in the random
+/// letters, and the prefix/suffix year letter is never I, O, Q, U or Z.
+pub fn uk_vehicle_registration(s: &str) -> bool {
+    let Some(b) = compact(s, &[' ', '-']) else {
+        return false;
+    };
+    let year_letter = |c: u8| letter_in(c, b"IOQUZ");
+    let random = |c: u8| letter_in(c, b"IQ");
+    let area = |c: u8| letter_in(c, b"IQZ");
+    let digits = |d: &[u8]| (1..=3).contains(&d.len()) && d.iter().all(u8::is_ascii_digit);
+    match b.as_slice() {
+        [a1, a2, d1, d2, r1, r2, r3]
+            if a1.is_ascii_uppercase()
+                && a2.is_ascii_uppercase()
+                && d1.is_ascii_digit()
+                && d2.is_ascii_digit() =>
+        {
+            let age = u32::from(d1 - b'0') * 10 + u32::from(d2 - b'0');
+            area(*a1)
+                && area(*a2)
+                && matches!(age, 2..=29 | 51..=79)
+                && [r1, r2, r3].iter().all(|&&c| random(c))
+        }
+        [y, rest @ ..] if year_letter(*y) && rest.len() >= 4 && digits(&rest[..rest.len() - 3]) => {
+            let l = &rest[rest.len() - 3..];
+            area(l[0]) && random(l[1]) && random(l[2])
+        }
+        [l1, l2, l3, rest @ .., y] if year_letter(*y) && digits(rest) => {
+            [l1, l2, l3].iter().all(|&&c| random(c))
+        }
+        _ => false,
+    }
+}
+
+/// UK (DVLA) driving licence number, 16 characters: the first five letters of the surname
+/// (padded with 9), the decade digit of the birth year, the birth month (+50 for women), day,
+/// the year digit, two initials (9 when there is none), a digit and two check letters. The
+/// check letters' algorithm is not public; the structure and the birth date are checked.
+pub fn uk_driving_licence(s: &str) -> bool {
+    let Some(b) = compact(s, &[' ']) else {
+        return false;
+    };
+    if b.len() != 16 {
+        return false;
+    }
+    let surname = &b[..5];
+    let letters = surname.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    if letters == 0 || !surname[letters..].iter().all(|&c| c == b'9') {
+        return false;
+    }
+    let Some(d) = crate::checksum::digit_values(&b[5..11]) else {
+        return false;
+    };
+    let month = match u32::from(d[1]) * 10 + u32::from(d[2]) {
+        m @ 1..=12 => m,
+        m @ 51..=62 => m - 50,
+        _ => return false,
+    };
+    let day = u32::from(d[3]) * 10 + u32::from(d[4]);
+    // Any year of the decade: 1992 is a leap year, so 29 February is accepted.
+    crate::checksum::is_valid_date(1992, month, day)
+        && b[11].is_ascii_uppercase()
+        && (b[12].is_ascii_uppercase() || b[12] == b'9')
+        && b[13].is_ascii_alphanumeric()
+        && b[14].is_ascii_uppercase()
+        && b[15].is_ascii_uppercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +168,32 @@ mod tests {
             // Weight 0 at position 9 means the check digit itself does not affect the sum.
             let wrong = if s.as_bytes()[8] == b'0' { "1" } else { "0" };
             assert!(!vin(&format!("{}{wrong}{}", &s[..8], &s[9..])));
+        }
+    }
+    #[test]
+    fn uk_registration_marks() {
+        for ok in ["AB51 ABC", "AB51ABC", "LK07 XYZ", "A123 BCD", "A1 BCD", "ABC 123D", "ABC1D"] {
+            assert!(uk_vehicle_registration(ok), "{ok}");
+        }
+        for bad in ["AB99 ABC", "AB00 ABC", "IB51 ABC", "AB51 QBC", "Q123 BCD", "ABC 123Z", "AB51 AB", "A1234 BCD"] {
+            assert!(!uk_vehicle_registration(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn uk_driving_licences() {
+        for ok in ["MORGA753116SM9IJ", "MORGA 753116 SM9IJ", "LEE99657054SM9IJ", "SMITH862299J99AB"] {
+            assert!(uk_driving_licence(ok), "{ok}");
+        }
+        for bad in [
+            "99999753116SM9IJ",
+            "MOR9A753116SM9IJ",
+            "MORGA713116SM9IJ",
+            "MORGA752316SM9IJ",
+            "MORGA753116SM9I",
+            "MORGA7531169M9IJ",
+        ] {
+            assert!(!uk_driving_licence(bad), "{bad}");
         }
     }
 }
