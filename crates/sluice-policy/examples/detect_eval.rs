@@ -6,9 +6,12 @@
 //! On top of that table it prints the false-positive rate: the share of *negative* cases (no gold
 //! span: near misses, placeholders, example keys) on which the policy reports anything.
 //!
+//! `--category NAME` scores the files after it on findings of that detector-file category only
+//! (`pii`, `secret`, `custom`): a secrets set is not charged for the URL in a `curl` line.
+//!
 //! ```sh
 //! cargo run -p sluice-policy --example detect_eval -- \
-//!     [--policy policies] [--boundary context] FILE.jsonl [FILE.jsonl ...]
+//!     [--policy policies] [--boundary context] [--verbose] [--category secret] FILE.jsonl ...
 //! ```
 //!
 //! Output names entities, counts and case line numbers only, never a case's text or a value.
@@ -112,7 +115,8 @@ fn row(name: &str, c: Counts, width: usize) {
 fn main() {
     let mut policy_dir = PathBuf::from("policies");
     let mut boundary = Boundary::Context;
-    let mut files = Vec::new();
+    let mut files: Vec<(PathBuf, Option<String>)> = Vec::new();
+    let mut category: Option<String> = None;
     let mut verbose = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -127,7 +131,8 @@ fn main() {
             }
             // Lists the line numbers of missed and false-positive cases (never their text).
             "--verbose" => verbose = true,
-            _ => files.push(PathBuf::from(a)),
+            "--category" => category = Some(args.next().expect("--category NAME")),
+            _ => files.push((PathBuf::from(a), category.clone())),
         }
     }
     assert!(!files.is_empty(), "give at least one JSONL file");
@@ -144,7 +149,7 @@ fn main() {
 
     let mut grand = Counts::default();
     let (mut grand_neg, mut grand_neg_hit) = (0usize, 0usize);
-    for file in &files {
+    for (file, category) in &files {
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let mut per: BTreeMap<String, Counts> = BTreeMap::new();
         let (mut cases, mut neg, mut neg_hit) = (0usize, 0usize, 0usize);
@@ -175,6 +180,7 @@ fn main() {
             let found: Vec<Span> = redactor
                 .findings(&case.text, boundary)
                 .iter()
+                .filter(|f| category.as_deref().is_none_or(|c| &*f.category == c))
                 .map(|f| Span {
                     start: f.start,
                     end: f.end,
@@ -205,7 +211,10 @@ fn main() {
             }
         }
         let width = per.keys().map(|k| k.len()).chain([6]).max().unwrap_or(6);
-        println!("== {} ({cases} cases, boundary {boundary})", file.display());
+        let scope = category
+            .as_deref()
+            .map_or(String::new(), |c| format!(", {c} findings only"));
+        println!("== {} ({cases} cases, boundary {boundary}{scope})", file.display());
         println!(
             "{:<width$}  {:>5}  {:>5}  {:>5}  {:>9}  {:>6}  {:>5}",
             "entity", "tp", "fp", "fn", "precision", "recall", "F1"
