@@ -70,6 +70,13 @@ fn corpus(bytes: usize) -> String {
     out
 }
 
+/// A typical grounded answer: prose with a number and a path, no secrets.
+const ANSWER: &str = "To fail over the primary database, first confirm that the replica in the \
+second region is healthy and that replication lag is below five seconds [1]. Then promote the \
+replica with the promote command from runbooks/database-failover.md, point the connection \
+pool at the new primary, and watch the error rate for 10 minutes [2]. If anything looks \
+wrong, page the on-call engineer and keep the old primary fenced until the review.\n\n";
+
 fn bench(c: &mut Criterion) {
     let srcs = sources();
     let mut g = c.benchmark_group("policy");
@@ -112,7 +119,45 @@ fn bench(c: &mut Criterion) {
         }
         v
     };
+    // Prose as a model writes it (word tokens with a leading space): how many content events
+    // a streamed answer arrives in, and what each token costs.
+    let prose = ANSWER.repeat(4);
+    let words: Vec<&str> = {
+        let mut v = Vec::new();
+        let mut start = 0;
+        for (i, ch) in prose.char_indices() {
+            if i > start && (ch == ' ' || ch == '\n') {
+                v.push(&prose[start..i]);
+                start = i;
+            }
+        }
+        v.push(&prose[start..]);
+        v
+    };
+    {
+        let mut s = r.stream(Boundary::Response);
+        let events = words
+            .iter()
+            .filter(|w| s.push(w).is_ok_and(|o| !o.is_empty()))
+            .count();
+        eprintln!(
+            "prose answer: {} tokens, {events} content events ({:.2} per token)",
+            words.len(),
+            events as f64 / words.len() as f64
+        );
+    }
     let mut g = c.benchmark_group("stream");
+    g.throughput(Throughput::Elements(words.len() as u64));
+    g.bench_function("per_token_prose_answer", |b| {
+        b.iter(|| {
+            let mut s = r.stream(Boundary::Response);
+            let mut n = 0;
+            for t in &words {
+                n += s.push(t).map(|o| o.len()).unwrap_or(0);
+            }
+            n + s.finish().map(|o| o.len()).unwrap_or(0)
+        })
+    });
     g.throughput(Throughput::Elements(tokens.len() as u64));
     g.bench_function("per_token_4KB_answer", |b| {
         b.iter(|| {

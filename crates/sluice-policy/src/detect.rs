@@ -8,7 +8,9 @@
 //! every match the detector could have there.
 //!
 //! Determinism matters for the streaming redactor: the windows, and so the matches, depend only
-//! on the text near them, never on where a caller's chunks begin or end.
+//! on the text near them (never on where a caller's chunks begin or end), so a scan of the
+//! recent text, with enough of what came before as left context, finds what a scan of the
+//! whole text finds there.
 
 use std::collections::BTreeMap;
 
@@ -31,20 +33,16 @@ pub(crate) struct Candidate {
 pub(crate) struct Scan {
     /// Accepted candidates, sorted by start, non-overlapping.
     pub found: Vec<Candidate>,
-    /// Intervals of the view that detection looked at as a unit (windows, matches, context):
-    /// a streaming cut must not fall strictly inside one. Only filled on request.
-    pub regions: Vec<(usize, usize)>,
 }
 
 impl Policy {
-    pub(crate) fn scan(&self, view: &str, want_regions: bool) -> Scan {
-        self.scan_inner(view, want_regions, true)
+    pub(crate) fn scan(&self, view: &str) -> Scan {
+        self.scan_inner(view, true)
     }
 
-    fn scan_inner(&self, view: &str, want_regions: bool, decode: bool) -> Scan {
+    fn scan_inner(&self, view: &str, decode: bool) -> Scan {
         let hay = view.as_bytes();
         let mut raw = Vec::new();
-        let mut regions = Vec::new();
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
 
         if let Some(ac) = &self.prefilter {
@@ -97,24 +95,12 @@ impl Policy {
                 e = e.max(windows[j].2);
                 j += 1;
             }
-            let det = &self.detectors[d as usize];
-            if want_regions {
-                let ctx = if det.context.is_some() {
-                    det.context_window
-                } else {
-                    0
-                };
-                regions.push((s.saturating_sub(ctx), (e + ctx).min(hay.len())));
-            }
             self.run_regex(d, view, s, e, &mut raw);
             i = j;
         }
 
         if let Some(ac) = &self.keywords {
             for m in ac.find_iter(hay) {
-                if want_regions {
-                    regions.push((m.start(), m.end()));
-                }
                 let d = self.keyword_dets[m.pattern().as_usize()];
                 let det = &self.detectors[d as usize];
                 if let DetectorKind::Keywords { whole_word: true } = det.kind {
@@ -133,9 +119,6 @@ impl Policy {
 
         if decode {
             for m in self.encoded.find_iter(hay) {
-                if want_regions {
-                    regions.push((m.start(), m.end()));
-                }
                 let Some(run) = view.get(m.start()..m.end()) else {
                     continue;
                 };
@@ -152,7 +135,7 @@ impl Policy {
                     continue;
                 };
                 let inner = crate::normalize::Normalized::new(&decoded);
-                let found = self.scan_inner(inner.as_str(), false, false).found;
+                let found = self.scan_inner(inner.as_str(), false).found;
                 // The run stands for its most specific inner finding.
                 if let Some(best) = found
                     .iter()
@@ -171,7 +154,6 @@ impl Policy {
 
         Scan {
             found: self.resolve(raw),
-            regions,
         }
     }
 

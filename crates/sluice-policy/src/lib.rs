@@ -40,6 +40,7 @@ mod error;
 mod file;
 mod file_cases;
 pub mod import;
+mod live;
 mod normalize;
 mod policy;
 mod redact;

@@ -16,6 +16,7 @@ use crate::action::{Action, Boundary, BoundaryActions};
 use crate::encoded;
 use crate::error::{Diagnostic, PolicyError, line_col};
 use crate::file::{ActionFile, BoundaryFile, DetectorFile, DetectorSpec, RootFile, TestSpec};
+use crate::live::{LivePattern, LiveSet};
 
 /// The root file's name inside a policy folder.
 pub const ROOT_FILE: &str = "sluice.toml";
@@ -57,6 +58,10 @@ pub struct Policy {
     pub(crate) keywords: Option<AhoCorasick>,
     pub(crate) keyword_dets: Vec<u32>,
     pub(crate) encoded: meta::Regex,
+    /// Every pattern, anchored at each position of a stream: what may still be in progress.
+    /// Built on the first stream, so batch-only users (ingest, `sluice redact`) never pay
+    /// for it; `None` if it cannot be built (streams then hold back `holdback` bytes).
+    pub(crate) live: std::sync::OnceLock<Option<LiveSet>>,
     pub(crate) holdback: usize,
     pub(crate) holdback_rule: String,
     /// Largest `keep` of any mask action: the longest unmasked tail a mask of ours can have.
@@ -164,9 +169,19 @@ impl Policy {
         self.files
     }
 
-    /// Bytes the streaming redactor holds back, and the rule that sets it.
+    /// The longest reach of any rule (its longest match plus the window around its literals
+    /// and its context words), and the rule that sets it. The streaming redactor holds back
+    /// at most this much (only text that may still be part of a match waits; prose is
+    /// released word by word) and keeps this much emitted text as left context.
     pub fn holdback(&self) -> (usize, &str) {
         (self.holdback, &self.holdback_rule)
+    }
+
+    /// The streaming automaton (see [`crate::live`]), built on first use.
+    pub(crate) fn live(&self) -> Option<&LiveSet> {
+        self.live
+            .get_or_init(|| LiveSet::build(&live_patterns(&self.detectors)).ok())
+            .as_ref()
     }
 
     /// The action for an entity of a category at a boundary.
@@ -839,12 +854,51 @@ fn assemble(
         keywords,
         keyword_dets,
         encoded,
+        live: std::sync::OnceLock::new(),
         holdback,
         holdback_rule,
         mask_keep,
         tests: Vec::new(),
         files: 0,
     })
+}
+
+/// What the streaming redactor follows: every detector's pattern (a deny-list keyword as a
+/// case-insensitive literal) and the encoded-run patterns, with each detector's context reach.
+fn live_patterns(detectors: &[Detector]) -> Vec<LivePattern> {
+    let mut out = Vec::new();
+    for d in detectors {
+        let context_reach = d.context.as_ref().map(|_| d.context_window + 1);
+        match d.kind {
+            DetectorKind::Regex { .. } => out.push(LivePattern {
+                pattern: d.pattern.clone(),
+                context_reach,
+            }),
+            DetectorKind::Keywords { .. } => out.extend(d.keywords.iter().map(|k| LivePattern {
+                pattern: keyword_pattern(k),
+                context_reach,
+            })),
+        }
+    }
+    out.extend(encoded::PATTERNS.iter().map(|p| LivePattern {
+        pattern: (*p).to_owned(),
+        context_reach: None,
+    }));
+    out
+}
+
+/// A keyword as a byte pattern matched like the keyword automaton does: ASCII
+/// case-insensitively, every other byte as itself.
+fn keyword_pattern(k: &str) -> String {
+    let mut p = String::from("(?i)");
+    for b in k.bytes() {
+        if b.is_ascii_alphanumeric() {
+            p.push(b as char);
+        } else {
+            p.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    p
 }
 
 fn internal(m: String) -> PolicyError {

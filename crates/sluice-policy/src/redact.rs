@@ -135,7 +135,7 @@ impl Redactor {
     /// Redacts `text` for `boundary`.
     pub fn redact(&self, text: &str, boundary: Boundary) -> Redaction {
         let view = Normalized::new(text);
-        let scan = self.policy.scan(view.as_str(), false);
+        let scan = self.policy.scan(view.as_str());
         let mut out = String::with_capacity(text.len());
         let mut findings = Vec::with_capacity(scan.found.len());
         let mut blocked = None;
@@ -145,6 +145,7 @@ impl Redactor {
             &view,
             &scan.found,
             boundary,
+            0,
             0,
             &mut out,
             &mut findings,
@@ -170,8 +171,9 @@ impl Redactor {
         crate::stream::StreamRedactor::new(self.clone(), boundary)
     }
 
-    /// Applies actions for `found` (view offsets) to `text`, appending to `out` everything up
-    /// to the end of the last finding; returns that end. `base` shifts reported offsets.
+    /// Applies actions for `found` (view offsets) to `text`, appending to `out` everything from
+    /// `from` up to the end of the last finding; returns that end. `base` shifts reported
+    /// offsets.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn apply(
         &self,
@@ -180,12 +182,13 @@ impl Redactor {
         found: &[Candidate],
         boundary: Boundary,
         base: usize,
+        from: usize,
         out: &mut String,
         findings: &mut Vec<Finding>,
         blocked: &mut Option<Blocked>,
         mut output_spans: Option<&mut Vec<std::ops::Range<usize>>>,
     ) -> usize {
-        let mut pos = 0;
+        let mut pos = from;
         for c in found {
             let det = &self.policy.detectors[c.det as usize];
             let action = self.policy.action_for(boundary, &det.entity, &det.category);

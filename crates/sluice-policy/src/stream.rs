@@ -1,45 +1,77 @@
 //! The streaming redactor: feed chunks (model tokens, network reads), get back only text that
 //! can no longer become part of a match; [`StreamRedactor::finish`] flushes the rest.
 //!
-//! The redactor keeps the unsent tail in a buffer. When the buffer has grown enough, it scans
-//! it and emits everything before a *cut*: a point at least the policy's hold-back away from
-//! the end (so no future text can complete a match across it) and outside every region the
-//! scan looked at as a unit (so the cut splits no match, window or context). The text before a
-//! cut is therefore redacted exactly as the whole text would be: streaming output equals batch
-//! output, and no value is ever emitted before it can be recognised.
+//! Every chunk goes to the stream's [`Tracker`](crate::live::Tracker), which knows the
+//! earliest position where a match may still be in progress (see [`crate::live`]). Text before
+//! that *frontier* is final: the redactor scans what it holds and emits everything up to the
+//! last cut point before the frontier that splits no finding. For prose that is everything but
+//! the word being written, so a streamed answer arrives token by token; a tail that looks like
+//! the start of a secret is held until it is complete or has turned into something else.
+//!
+//! Detection also looks *behind* a match (context words, `\b`, the windows of literal hits),
+//! so the redactor keeps the policy's hold-back of already-emitted text as left context and
+//! scans it again with the new text; only findings that start after the emitted text are
+//! applied. The text before a cut is therefore redacted exactly as the whole text would be:
+//! streaming output equals batch output, and no value is emitted before it can be recognised.
 
 use crate::action::Boundary;
+use crate::live::Tracker;
 use crate::normalize::Normalized;
 use crate::redact::{Blocked, Finding, Redactor};
 
-/// Past this many buffered bytes a cut is forced at the best point available, so memory stays
-/// bounded on adversarial input (an endless run of overlapping windows). The forced cut still
-/// never splits a candidate match.
-const MAX_BUFFER: usize = 1 << 20;
-
 /// Incremental redaction of one stream. Create with [`Redactor::stream`].
-#[derive(Debug)]
 pub struct StreamRedactor {
     redactor: Redactor,
     boundary: Boundary,
+    /// Original text from stream offset `base`: left context already emitted, then pending.
     buf: String,
-    /// Bytes of input already emitted (offset of `buf` in the stream).
-    consumed: usize,
-    /// Scan again once the buffer reaches this length.
-    next_scan: usize,
+    base: usize,
+    /// Bytes of `buf` already emitted.
+    emitted: usize,
+    /// Absolute view offsets of the start of `buf` and of the emitted point.
+    view_base: usize,
+    view_emitted: usize,
+    /// Absolute view offset of the end of what has been received.
+    view_end: usize,
+    tracker: Tracker,
     findings: Vec<Finding>,
     blocked: Option<Blocked>,
 }
 
+impl std::fmt::Debug for StreamRedactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamRedactor")
+            .field("boundary", &self.boundary)
+            .field("emitted", &(self.base + self.emitted))
+            .field("pending", &self.pending())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for StreamRedactor {
+    fn drop(&mut self) {
+        if let Some(live) = self.redactor.policy().live() {
+            live.give_back(&mut self.tracker);
+        }
+    }
+}
+
 impl StreamRedactor {
     pub(crate) fn new(redactor: Redactor, boundary: Boundary) -> Self {
-        let holdback = redactor.policy().holdback;
+        let tracker = match redactor.policy().live() {
+            Some(live) => live.tracker(),
+            None => Tracker::failed(),
+        };
         Self {
             redactor,
             boundary,
             buf: String::new(),
-            consumed: 0,
-            next_scan: 2 * holdback.max(64),
+            base: 0,
+            emitted: 0,
+            view_base: 0,
+            view_emitted: 0,
+            view_end: 0,
+            tracker,
             findings: Vec::new(),
             blocked: None,
         }
@@ -51,11 +83,31 @@ impl StreamRedactor {
         if let Some(b) = &self.blocked {
             return Err(b.clone());
         }
-        self.buf.push_str(chunk);
-        if self.buf.len() < self.next_scan {
+        if chunk.is_empty() {
             return Ok(String::new());
         }
-        self.emit(false)
+        // Normalisation is per character, so the view of the chunk continues the view of
+        // what came before.
+        let view = Normalized::new(chunk);
+        let bytes = view.as_str().as_bytes();
+        self.buf.push_str(chunk);
+        let policy = self.redactor.policy().clone();
+        if let Some(live) = policy.live() {
+            self.tracker.feed(live, bytes, self.view_end);
+        }
+        self.view_end += bytes.len();
+        let end = self.view_end;
+        // A cut needs the view byte after it (characters the view drops go with what precedes
+        // them), so the last byte always waits.
+        let limit = self
+            .tracker
+            .frontier(end, policy.holdback)
+            .unwrap_or(end)
+            .min(end.saturating_sub(1));
+        if limit <= self.view_emitted {
+            return Ok(String::new());
+        }
+        self.emit(Some(limit))
     }
 
     /// Flushes the rest of the stream.
@@ -63,7 +115,7 @@ impl StreamRedactor {
         if let Some(b) = &self.blocked {
             return Err(b.clone());
         }
-        self.emit(true)
+        self.emit(None)
     }
 
     /// Findings so far (offsets are into the whole stream).
@@ -73,44 +125,43 @@ impl StreamRedactor {
 
     /// Bytes received but not yet emitted.
     pub fn pending(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.emitted
     }
 
-    fn emit(&mut self, last: bool) -> Result<String, Blocked> {
+    /// Scans what is held and emits up to the last safe cut at or before `limit` (absolute
+    /// view offset), or everything when `limit` is `None`.
+    fn emit(&mut self, limit: Option<usize>) -> Result<String, Blocked> {
         let policy = self.redactor.policy().clone();
-        let holdback = policy.holdback;
         let view = Normalized::new(&self.buf);
-        let scan = policy.scan(view.as_str(), !last);
         let vlen = view.as_str().len();
-        let cut = if last {
-            vlen
-        } else {
-            let limit = vlen.saturating_sub(holdback);
-            let cut = safe_cut(&view, scan.regions, limit);
-            if cut == 0 && self.buf.len() >= MAX_BUFFER {
-                forced_cut(&view, &scan.found, limit)
-            } else {
-                cut
-            }
+        let from = self.view_emitted - self.view_base;
+        let found = policy.scan(view.as_str()).found;
+        let cut = match limit {
+            None => vlen,
+            Some(l) => safe_cut(&view, &found, from, l - self.view_base),
         };
-        if cut == 0 && !last {
-            self.next_scan = self.buf.len() + holdback.max(64);
+        if cut <= from && limit.is_some() {
             return Ok(String::new());
         }
-        let found: Vec<_> = scan.found.into_iter().filter(|c| c.end <= cut).collect();
+        // Findings that start in text already emitted were applied then.
+        let found: Vec<_> = found
+            .into_iter()
+            .filter(|c| c.start >= from && c.end <= cut)
+            .collect();
         let orig_cut = if cut >= vlen {
             self.buf.len()
         } else {
             view.original_pos(cut)
         };
-        let mut out = String::with_capacity(orig_cut);
+        let mut out = String::with_capacity(orig_cut - self.emitted);
         let mut blocked = None;
         let end = self.redactor.apply(
             &self.buf[..orig_cut],
             &view,
             &found,
             self.boundary,
-            self.consumed,
+            self.base,
+            self.emitted,
             &mut out,
             &mut self.findings,
             &mut blocked,
@@ -122,46 +173,50 @@ impl StreamRedactor {
             self.buf.clear();
             return Err(b);
         }
-        self.buf.drain(..orig_cut);
-        self.consumed += orig_cut;
-        self.next_scan = self.buf.len() + holdback.max(64);
+        // Keep the policy's hold-back of emitted text as left context; drop the rest.
+        let mut t = cut.saturating_sub(policy.holdback);
+        while t > 0 && !view.is_cut_point(t) {
+            t -= 1;
+        }
+        let orig = view.original_pos(t);
+        drop(view);
+        self.emitted = orig_cut;
+        self.view_emitted = self.view_base + cut;
+        self.trim(t, orig);
         Ok(out)
     }
+
+    /// Drops the first `orig` bytes (`view` view bytes) of emitted text.
+    fn trim(&mut self, view: usize, orig: usize) {
+        if view == 0 {
+            return;
+        }
+        self.buf.drain(..orig);
+        self.base += orig;
+        self.emitted -= orig;
+        self.view_base += view;
+    }
 }
 
-/// The largest cut point ≤ `limit` not strictly inside any region.
-fn safe_cut(view: &Normalized<'_>, mut regions: Vec<(usize, usize)>, limit: usize) -> usize {
-    regions.sort_unstable();
-    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(regions.len());
-    for (s, e) in regions {
-        match merged.last_mut() {
-            Some(last) if s < last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
-        }
-    }
+/// The largest cut point in `(from, limit]` that is not strictly inside a finding, or `from`.
+fn safe_cut(
+    view: &Normalized<'_>,
+    found: &[crate::detect::Candidate],
+    from: usize,
+    limit: usize,
+) -> usize {
     let mut cut = limit;
-    loop {
-        // Regions are disjoint after merging, so at most one contains `cut`.
-        let idx = merged.partition_point(|r| r.0 < cut);
-        if idx > 0 && merged[idx - 1].1 > cut {
-            cut = merged[idx - 1].0;
+    while cut > from {
+        // Findings are sorted and disjoint: at most one contains `cut`.
+        let idx = found.partition_point(|c| c.start < cut);
+        if idx > 0 && found[idx - 1].end > cut {
+            cut = found[idx - 1].start;
             continue;
         }
-        if cut == 0 || view.is_cut_point(cut) {
+        if view.is_cut_point(cut) {
             return cut;
         }
         cut -= 1;
     }
-}
-
-/// Under memory pressure: the largest cut point ≤ `limit` outside every accepted finding.
-fn forced_cut(view: &Normalized<'_>, found: &[crate::detect::Candidate], limit: usize) -> usize {
-    let mut cut = limit;
-    while cut > 0 {
-        if !found.iter().any(|c| c.start < cut && cut < c.end) && view.is_cut_point(cut) {
-            return cut;
-        }
-        cut -= 1;
-    }
-    0
+    from
 }
