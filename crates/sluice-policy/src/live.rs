@@ -87,6 +87,7 @@ impl LiveSet {
             live: Vec::new(),
             context: Vec::new(),
             pos: 0,
+            last_match_end: 0,
             prev: None,
             failed: false,
         }
@@ -110,6 +111,7 @@ impl Tracker {
             live: Vec::new(),
             context: Vec::new(),
             pos: 0,
+            last_match_end: usize::MAX,
             prev: None,
             failed: true,
         }
@@ -135,6 +137,8 @@ pub(crate) struct Tracker {
     context: Vec<(usize, usize)>,
     /// View bytes fed so far.
     pos: usize,
+    /// Where the last complete match of any pattern ended (0: none yet).
+    last_match_end: usize,
     prev: Option<u8>,
     /// The automaton gave up (it never should with ASCII-only look-around): the caller falls
     /// back to the policy's static hold-back.
@@ -178,6 +182,7 @@ impl Tracker {
                 return Err(());
             }
             if next.is_match() {
+                self.last_match_end = self.pos;
                 record_context(set, cache, next, l.start, self.pos, &mut self.context);
             }
             if next.is_dead() {
@@ -226,6 +231,7 @@ impl Tracker {
                     return false;
                 };
                 if next.is_match() {
+                    self.last_match_end = self.last_match_end.max(s + i);
                     record_context(set, cache, next, s, s + i, &mut self.context);
                 }
                 state = next;
@@ -248,6 +254,16 @@ impl Tracker {
         }
         self.live = rebuilt;
         true
+    }
+
+    /// Where the last complete match of any pattern ended (`usize::MAX` if the automaton
+    /// failed): text after it has not matched anything yet.
+    pub fn last_match_end(&self) -> usize {
+        if self.failed {
+            usize::MAX
+        } else {
+            self.last_match_end
+        }
     }
 
     /// The earliest absolute view offset that may still be part of a match that is not

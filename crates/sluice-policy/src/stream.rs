@@ -33,6 +33,9 @@ pub struct StreamRedactor {
     view_emitted: usize,
     /// Absolute view offset of the end of what has been received.
     view_end: usize,
+    /// The view of `buf` (normalisation is per character, so it grows chunk by chunk): what
+    /// the tracker reads, and replays from after a cache clear.
+    view_text: String,
     tracker: Tracker,
     findings: Vec<Finding>,
     blocked: Option<Blocked>,
@@ -71,6 +74,7 @@ impl StreamRedactor {
             view_base: 0,
             view_emitted: 0,
             view_end: 0,
+            view_text: String::new(),
             tracker,
             findings: Vec::new(),
             blocked: None,
@@ -89,13 +93,14 @@ impl StreamRedactor {
         // Normalisation is per character, so the view of the chunk continues the view of
         // what came before.
         let view = Normalized::new(chunk);
-        let bytes = view.as_str().as_bytes();
+        self.view_text.push_str(view.as_str());
         self.buf.push_str(chunk);
         let policy = self.redactor.policy().clone();
         if let Some(live) = policy.live() {
-            self.tracker.feed(live, bytes, self.view_end);
+            self.tracker
+                .feed(live, self.view_text.as_bytes(), self.view_base);
         }
-        self.view_end += bytes.len();
+        self.view_end += view.as_str().len();
         let end = self.view_end;
         // A cut needs the view byte after it (characters the view drops go with what precedes
         // them), so the last byte always waits.
@@ -106,6 +111,24 @@ impl StreamRedactor {
             .min(end.saturating_sub(1));
         if limit <= self.view_emitted {
             return Ok(String::new());
+        }
+        // No pattern has matched anything that ends after the emitted point, so nothing
+        // there can be a finding: the text up to the frontier goes out as it is, without a
+        // scan. (The usual case for prose; ASCII only, where view and original align.)
+        let pending = &self.buf[self.emitted..];
+        if self.tracker.last_match_end() <= self.view_emitted && pending.is_ascii() {
+            let n = limit - self.view_emitted;
+            let out = pending[..n].to_owned();
+            self.emitted += n;
+            self.view_emitted = limit;
+            if self.emitted > 2 * policy.holdback.max(256) {
+                let view = Normalized::new(&self.buf);
+                let t = trim_point(&view, self.view_emitted - self.view_base, policy.holdback);
+                let orig = view.original_pos(t);
+                drop(view);
+                self.trim(t, orig);
+            }
+            return Ok(out);
         }
         self.emit(Some(limit))
     }
@@ -173,11 +196,7 @@ impl StreamRedactor {
             self.buf.clear();
             return Err(b);
         }
-        // Keep the policy's hold-back of emitted text as left context; drop the rest.
-        let mut t = cut.saturating_sub(policy.holdback);
-        while t > 0 && !view.is_cut_point(t) {
-            t -= 1;
-        }
+        let t = trim_point(&view, cut, policy.holdback);
         let orig = view.original_pos(t);
         drop(view);
         self.emitted = orig_cut;
@@ -192,10 +211,21 @@ impl StreamRedactor {
             return;
         }
         self.buf.drain(..orig);
+        self.view_text.drain(..view);
         self.base += orig;
         self.emitted -= orig;
         self.view_base += view;
     }
+}
+
+/// Where emitted text older than the policy's hold-back (kept as left context) can go: the
+/// last cut point at least `keep` view bytes before `cut`.
+fn trim_point(view: &Normalized<'_>, cut: usize, keep: usize) -> usize {
+    let mut t = cut.saturating_sub(keep);
+    while t > 0 && !view.is_cut_point(t) {
+        t -= 1;
+    }
+    t
 }
 
 /// The largest cut point in `(from, limit]` that is not strictly inside a finding, or `from`.
