@@ -146,8 +146,14 @@ fn time_ok(t: &str) -> bool {
     if let Some(rest) = t.strip_suffix('Z') {
         t = rest;
     } else if let Some(i) = t.rfind(['+', '-']) {
+        // ±HH, ±HHMM or ±HH:MM.
         let off: String = t[i + 1..].chars().filter(|c| *c != ':').collect();
-        if !(off.len() == 2 || off.len() == 4) || num(&off, 4).is_none_or(|o| o / 100 > 23 && off.len() == 4) {
+        let valid = match off.len() {
+            2 => num(&off, 2).is_some_and(|h| h <= 23),
+            4 => num(&off, 4).is_some_and(|o| o / 100 <= 23 && o % 100 <= 59),
+            _ => false,
+        };
+        if !valid {
             return false;
         }
         t = &t[..i];
@@ -161,11 +167,20 @@ fn time_ok(t: &str) -> bool {
         None => true,
         Some(s) => {
             let whole = s.split('.').next().unwrap_or("");
-            whole.len() == 2 && num(whole, 2).is_some_and(|x| x <= 60)
-                && s.split('.').nth(1).is_none_or(|f| (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()))
+            whole.len() == 2
+                && num(whole, 2).is_some_and(|x| x <= 60)
+                && s.split('.').nth(1).is_none_or(|f| {
+                    (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit())
+                })
         }
     };
-    let hour_ok = |h: u32| if twelve { (1..=12).contains(&h) } else { h <= 23 };
+    let hour_ok = |h: u32| {
+        if twelve {
+            (1..=12).contains(&h)
+        } else {
+            h <= 23
+        }
+    };
     matches!((h, m), (Some(h), Some(m)) if hour_ok(h) && m <= 59) && sec_ok
 }
 
@@ -222,11 +237,12 @@ fn date_any(d: &str) -> bool {
             [dd] => day_token(dd).is_some_and(|day| is_valid_date(2000, month, day)),
             // "15 March 2024", "March 15, 2024", "2024 March 15", "15-Mar-24"
             [a, b] => {
-                let (day, year) = if a.len() == 4 && a.bytes().all(|c| c.is_ascii_digit()) && *mi == 1 {
-                    (day_token(b), year_token(a))
-                } else {
-                    (day_token(a), year_token(b))
-                };
+                let (day, year) =
+                    if a.len() == 4 && a.bytes().all(|c| c.is_ascii_digit()) && *mi == 1 {
+                        (day_token(b), year_token(a))
+                    } else {
+                        (day_token(a), year_token(b))
+                    };
                 matches!((day, year), (Some(day), Some(year)) if is_valid_date(year, month, day))
             }
             _ => false,

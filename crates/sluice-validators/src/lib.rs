@@ -87,7 +87,10 @@ const REGISTRY: &[(&str, ValidatorFn)] = &[
     ("de_lanr", national_id::de_lanr),
     ("it_vat", national_id::it_vat),
     ("us_dea", national_id::us_dea),
-    ("se_organisationsnummer", national_id::se_organisationsnummer),
+    (
+        "se_organisationsnummer",
+        national_id::se_organisationsnummer,
+    ),
 ];
 
 #[cfg(test)]

@@ -1232,7 +1232,11 @@ mod tests {
         // Office 001 .. 100; Luhn over all 11 digits.
         let body = [0u8, 7, 6, 4, 3, 5, 2, 0, 5, 6];
         let check = crate::checksum::luhn_check_digit(&body);
-        let v: String = body.iter().chain([&check]).map(|d| char::from(b'0' + d)).collect();
+        let v: String = body
+            .iter()
+            .chain([&check])
+            .map(|d| char::from(b'0' + d))
+            .collect();
         assert!(it_vat(&v), "{v}");
         assert!(it_vat(&format!("IT{v}")));
         let wrong: String = body

@@ -97,7 +97,10 @@ pub fn uk_driving_licence(s: &str) -> bool {
         return false;
     }
     let surname = &b[..5];
-    let letters = surname.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    let letters = surname
+        .iter()
+        .take_while(|c| c.is_ascii_uppercase())
+        .count();
     if letters == 0 || !surname[letters..].iter().all(|&c| c == b'9') {
         return false;
     }
@@ -172,17 +175,33 @@ mod tests {
     }
     #[test]
     fn uk_registration_marks() {
-        for ok in ["AB51 ABC", "AB51ABC", "LK07 XYZ", "A123 BCD", "A1 BCD", "ABC 123D", "ABC1D"] {
+        for ok in [
+            "AB51 ABC", "AB51ABC", "LK07 XYZ", "A123 BCD", "A1 BCD", "ABC 123D", "ABC1D",
+        ] {
             assert!(uk_vehicle_registration(ok), "{ok}");
         }
-        for bad in ["AB99 ABC", "AB00 ABC", "IB51 ABC", "AB51 QBC", "Q123 BCD", "ABC 123Z", "AB51 AB", "A1234 BCD"] {
+        for bad in [
+            "AB99 ABC",
+            "AB00 ABC",
+            "IB51 ABC",
+            "AB51 QBC",
+            "Q123 BCD",
+            "ABC 123Z",
+            "AB51 AB",
+            "A1234 BCD",
+        ] {
             assert!(!uk_vehicle_registration(bad), "{bad}");
         }
     }
 
     #[test]
     fn uk_driving_licences() {
-        for ok in ["MORGA753116SM9IJ", "MORGA 753116 SM9IJ", "LEE99657054SM9IJ", "SMITH862299J99AB"] {
+        for ok in [
+            "MORGA753116SM9IJ",
+            "MORGA 753116 SM9IJ",
+            "LEE99657054SM9IJ",
+            "SMITH862299J99AB",
+        ] {
             assert!(uk_driving_licence(ok), "{ok}");
         }
         for bad in [
