@@ -33,16 +33,22 @@ pub(crate) struct Candidate {
 pub(crate) struct Scan {
     /// Accepted candidates, sorted by start, non-overlapping.
     pub found: Vec<Candidate>,
+    /// Intervals of the view that detection looked at as a unit (windows with their context,
+    /// keyword matches, encoded runs). A streaming redactor that drops old text must not cut
+    /// strictly inside one: a window searched from a different start can find different
+    /// matches. Only filled on request.
+    pub regions: Vec<(usize, usize)>,
 }
 
 impl Policy {
-    pub(crate) fn scan(&self, view: &str) -> Scan {
-        self.scan_inner(view, true)
+    pub(crate) fn scan(&self, view: &str, want_regions: bool) -> Scan {
+        self.scan_inner(view, want_regions, true)
     }
 
-    fn scan_inner(&self, view: &str, decode: bool) -> Scan {
+    fn scan_inner(&self, view: &str, want_regions: bool, decode: bool) -> Scan {
         let hay = view.as_bytes();
         let mut raw = Vec::new();
+        let mut regions = Vec::new();
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
 
         if let Some(ac) = &self.prefilter {
@@ -95,12 +101,24 @@ impl Policy {
                 e = e.max(windows[j].2);
                 j += 1;
             }
+            if want_regions {
+                let det = &self.detectors[d as usize];
+                let ctx = if det.context.is_some() {
+                    det.context_window
+                } else {
+                    0
+                };
+                regions.push((s.saturating_sub(ctx), (e + ctx).min(hay.len())));
+            }
             self.run_regex(d, view, s, e, &mut raw);
             i = j;
         }
 
         if let Some(ac) = &self.keywords {
             for m in ac.find_iter(hay) {
+                if want_regions {
+                    regions.push((m.start(), m.end()));
+                }
                 let d = self.keyword_dets[m.pattern().as_usize()];
                 let det = &self.detectors[d as usize];
                 if let DetectorKind::Keywords { whole_word: true } = det.kind {
@@ -119,6 +137,9 @@ impl Policy {
 
         if decode {
             for m in self.encoded.find_iter(hay) {
+                if want_regions {
+                    regions.push((m.start(), m.end()));
+                }
                 let Some(run) = view.get(m.start()..m.end()) else {
                     continue;
                 };
@@ -135,7 +156,7 @@ impl Policy {
                     continue;
                 };
                 let inner = crate::normalize::Normalized::new(&decoded);
-                let found = self.scan_inner(inner.as_str(), false).found;
+                let found = self.scan_inner(inner.as_str(), false, false).found;
                 // The run stands for its most specific inner finding.
                 if let Some(best) = found
                     .iter()
@@ -154,6 +175,7 @@ impl Policy {
 
         Scan {
             found: self.resolve(raw),
+            regions,
         }
     }
 

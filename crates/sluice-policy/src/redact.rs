@@ -135,7 +135,7 @@ impl Redactor {
     /// Redacts `text` for `boundary`.
     pub fn redact(&self, text: &str, boundary: Boundary) -> Redaction {
         let view = Normalized::new(text);
-        let scan = self.policy.scan(view.as_str());
+        let scan = self.policy.scan(view.as_str(), false);
         let mut out = String::with_capacity(text.len());
         let mut findings = Vec::with_capacity(scan.found.len());
         let mut blocked = None;

@@ -123,7 +123,9 @@ impl StreamRedactor {
             self.view_emitted = limit;
             if self.emitted > 2 * policy.holdback.max(256) {
                 let view = Normalized::new(&self.buf);
-                let t = trim_point(&view, self.view_emitted - self.view_base, policy.holdback);
+                let regions = policy.scan(view.as_str(), true).regions;
+                let cut = self.view_emitted - self.view_base;
+                let t = trim_point(&view, regions, cut, policy.holdback);
                 let orig = view.original_pos(t);
                 drop(view);
                 self.trim(t, orig);
@@ -158,7 +160,8 @@ impl StreamRedactor {
         let view = Normalized::new(&self.buf);
         let vlen = view.as_str().len();
         let from = self.view_emitted - self.view_base;
-        let found = policy.scan(view.as_str()).found;
+        let scan = policy.scan(view.as_str(), true);
+        let (found, regions) = (scan.found, scan.regions);
         let cut = match limit {
             None => vlen,
             Some(l) => safe_cut(&view, &found, from, l - self.view_base),
@@ -196,7 +199,7 @@ impl StreamRedactor {
             self.buf.clear();
             return Err(b);
         }
-        let t = trim_point(&view, cut, policy.holdback);
+        let t = trim_point(&view, regions, cut, policy.holdback);
         let orig = view.original_pos(t);
         drop(view);
         self.emitted = orig_cut;
@@ -218,12 +221,43 @@ impl StreamRedactor {
     }
 }
 
+/// Past this many bytes of left context, old text is dropped even inside a region, so memory
+/// stays bounded on adversarial input (an endless run of overlapping windows).
+const MAX_LEFT_CONTEXT: usize = 1 << 20;
+
 /// Where emitted text older than the policy's hold-back (kept as left context) can go: the
-/// last cut point at least `keep` view bytes before `cut`.
-fn trim_point(view: &Normalized<'_>, cut: usize, keep: usize) -> usize {
-    let mut t = cut.saturating_sub(keep);
-    while t > 0 && !view.is_cut_point(t) {
+/// last cut point at least `keep` view bytes before `cut` that is not strictly inside a
+/// region the scan looked at as a unit. A window or a merged run of hits that starts before
+/// the dropped text would otherwise be searched from a different start next time, and a
+/// search from another start can pair digits into different matches (`\d{4}` over a long
+/// run of digits).
+fn trim_point(
+    view: &Normalized<'_>,
+    mut regions: Vec<(usize, usize)>,
+    cut: usize,
+    keep: usize,
+) -> usize {
+    let floor = cut.saturating_sub(keep);
+    regions.sort_unstable();
+    let mut t = floor;
+    loop {
+        let idx = regions.partition_point(|r| r.0 < t);
+        // Regions may overlap: any one that starts before `t` and ends after it holds `t`.
+        if let Some(start) = regions[..idx].iter().filter(|r| r.1 > t).map(|r| r.0).min() {
+            t = start;
+            continue;
+        }
+        if t == 0 || view.is_cut_point(t) {
+            break;
+        }
         t -= 1;
+    }
+    if t == 0 && floor > MAX_LEFT_CONTEXT {
+        // Bounded memory beats exactness on input built to grow a region forever.
+        t = floor;
+        while t > 0 && !view.is_cut_point(t) {
+            t -= 1;
+        }
     }
     t
 }

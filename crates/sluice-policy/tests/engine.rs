@@ -302,7 +302,7 @@ fn arb_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     /// For any input and any split into chunks, streaming output equals batch output, and every
     /// intermediate output is a prefix of it (so no value leaks before `finish`).
