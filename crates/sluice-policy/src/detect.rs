@@ -255,15 +255,19 @@ impl Policy {
         })
     }
 
-    /// Overlaps: the longest span wins, then the higher priority, then the earlier start,
-    /// then the earlier rule; the result does not depend on the order candidates were found.
+    /// Overlaps: a finding that replaces text beats a passive one (`shadow`/`allow` at every
+    /// boundary: a shadowed URL must not hide a code name or a token inside it), then the
+    /// longest span wins, then the higher priority, then the earlier start, then the earlier
+    /// rule; the result does not depend on the order candidates were found.
     fn resolve(&self, mut raw: Vec<Candidate>) -> Vec<Candidate> {
         if raw.len() <= 1 {
             return raw;
         }
+        let passive = |c: &Candidate| self.detectors[c.det as usize].passive;
         raw.sort_by(|a, b| {
-            (b.end - b.start)
-                .cmp(&(a.end - a.start))
+            passive(a)
+                .cmp(&passive(b))
+                .then_with(|| (b.end - b.start).cmp(&(a.end - a.start)))
                 .then_with(|| {
                     self.detectors[b.det as usize]
                         .priority

@@ -85,6 +85,9 @@ pub(crate) struct Detector {
     pub context_required: bool,
     pub allow: HashSet<String>,
     pub allow_patterns: Vec<meta::Regex>,
+    /// Its action leaves text as it is at every boundary (`shadow`, `allow`): its findings
+    /// never hide an overlapping finding that replaces text (see `detect::resolve`).
+    pub passive: bool,
     /// Longest possible match.
     pub max_len: usize,
     /// How far before a hit of one of its literals a match can start.
@@ -677,6 +680,7 @@ impl Builder {
             context_required: spec.context_required,
             allow: spec.allow.iter().cloned().collect(),
             allow_patterns,
+            passive: false,
             max_len,
             before: before_len,
             after: max_len,
@@ -713,6 +717,14 @@ fn assemble(
             holdback_rule = rule.to_owned();
         }
     };
+    for d in detectors.iter_mut() {
+        d.passive = boundaries.iter().all(|b| {
+            matches!(
+                b.resolve(&d.entity, &d.category),
+                Action::Shadow | Action::Allow
+            )
+        });
+    }
     for (i, d) in detectors.iter_mut().enumerate() {
         let i = i as u32;
         let ctx = if d.context.is_some() {

@@ -247,3 +247,15 @@ fn slices_of_a_redaction_never_show_a_planted_value() {
         }
     }
 }
+
+/// A shadowed finding (a URL, a date) leaves text as it is, so it must never win an overlap
+/// against one that replaces text: a code name or a token inside a link is still redacted.
+#[test]
+fn a_shadowed_url_never_hides_a_value_inside_it() {
+    let r = default_policy();
+    let text = "Plans: https://wiki.example.com/projects/Kestrel/roadmap (see Project Kestrel).";
+    for b in [Boundary::Ingest, Boundary::Context, Boundary::Response] {
+        let out = r.redact(text, b);
+        assert!(!out.text.contains("Kestrel"), "{b}: {}", out.text);
+    }
+}
