@@ -14,7 +14,7 @@ use std::path::Path;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::config::{Role, toml_string};
+use crate::authz::Role;
 
 /// The prefix of every API key.
 pub const KEY_PREFIX: &str = "sluice_";
@@ -41,22 +41,16 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-/// The `[[principal]]` block for a config file, with `id` and collection names quoted as TOML
-/// strings (`*` means every collection).
+/// The `[[principal]]` block for a config file, serialised from the config's file form, so
+/// `id` and collection names are quoted however they need to be (`*` means every
+/// collection).
 pub fn principal_toml(
     id: &str,
     key_sha256: &str,
     roles: &[Role],
     collections: &[String],
 ) -> String {
-    let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
-    let collections: Vec<String> = collections.iter().map(|c| toml_string(c)).collect();
-    format!(
-        "[[principal]]\nid = {}\nkey_sha256 = \"{key_sha256}\"\nroles = [{}]\ncollections = [{}]\n",
-        toml_string(id),
-        roles.join(", "),
-        collections.join(", ")
-    )
+    crate::config::principal_block(id, key_sha256, roles, collections)
 }
 
 /// Whether `s` has the shape of a Sluice API key.

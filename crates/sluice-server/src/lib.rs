@@ -19,13 +19,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules: [`config`] (the config file), [`keys`] (API keys), [`state`] (the swappable
-//! parts), `request` (the layer that authenticates, times out, renders errors and audits),
+//! Modules: [`config`] (the config file), [`authz`] (roles, grants, principals), [`keys`]
+//! (API keys), [`state`] (the swappable parts), `request` (the layer that authenticates, times out, renders errors and audits),
 //! `openai` / `native` (the API handlers), `probes`, `audit_api` and `policy_admin`,
 //! `answer_sse` (answers as Server-Sent Events), [`reload`] (policy hot reload), `metrics`.
 
 mod answer_sse;
 mod audit_api;
+pub mod authz;
 pub mod config;
 mod error;
 pub mod keys;
@@ -46,9 +47,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-pub use config::{
-    ConfigError, Grants, LlmConfig, Principal, Role, ServerConfig, write_demo_config,
-};
+pub use authz::{Grants, Principal, Role};
+pub use config::{ConfigError, LlmConfig, ServerConfig, write_demo_config};
 pub use error::{ApiError, ErrorInfo};
 pub use keys::{hash_api_key, load_or_create_secret, new_api_key, principal_toml};
 pub use reload::{PolicyWatcher, watch_policies};
