@@ -36,7 +36,11 @@ build: deps
 # Data (LanceDB files, audit log, demo config with hashed keys) lives in $(DATA), git-ignored.
 DATA ?= data
 COLLECTION ?= demo
+# The pinned SmolLM2 is Q4_1, which candle runs without SIMD: a Q8_0 copy (same answers) is
+# written once beside it and is what a config without a model loads (sluice_llm::default_model).
+MODELS_DIR ?= $(or $(SLUICE_MODELS),models)
 run: models build
+	$(BIN) model requantize --if-needed $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf $(MODELS_DIR)/SmolLM2-135M-Instruct.Q8_0.gguf
 	$(BIN) policy check $(POLICY_DIR)
 	$(BIN) --data-dir $(DATA) ingest corpora --collection $(COLLECTION) --policy $(POLICY_DIR)
 	$(BIN) --data-dir $(DATA) serve --config $(DATA)/sluice.toml --init-demo --example-collection $(COLLECTION)

@@ -1,17 +1,17 @@
 //! Embedding throughput of sluice-embed in sentences/s, printed as one JSON line.
 //!
-//! `cargo bench -p sluice-embed --bench throughput -- [--input FILE] [--threads 2]
+//! `"$(bench/bin.sh throughput)" --bench [--backend candle|onnx] [--input FILE] [--threads 2]
 //! [--batch 32] [--rounds 3] [--count 512]`
 //!
 //! Without `--input` it embeds `--count` generated ~60-token sentences, the same ones
-//! `bench/embed_reference.py sentences` writes. `bench/embed_peers.sh` runs this beside
-//! sentence-transformers on the same sentences, model files and thread count.
+//! `bench/embed_reference.py sentences` writes. `bench/embed_peers.sh` runs this (both
+//! backends) beside sentence-transformers on the same sentences, model and thread count.
 
 use std::time::Instant;
 
 use std::path::PathBuf;
 
-use sluice_embed::{BertEmbedder, EmbedConfig, Timings};
+use sluice_embed::{BertEmbedder, EmbedConfig, OrtEmbedder, Timings};
 
 const WORDS: &str = "the privacy gateway stores documents in a local index and answers questions about \
     contracts invoices patients employees servers networks policies audits retention keys \
@@ -38,6 +38,7 @@ fn make_sentences(count: usize) -> Vec<String> {
 }
 
 struct Args {
+    backend: String,
     input: Option<String>,
     threads: usize,
     batch: usize,
@@ -47,6 +48,7 @@ struct Args {
 
 fn parse_args() -> Args {
     let mut args = Args {
+        backend: "candle".to_owned(),
         input: None,
         threads: 2,
         batch: 32,
@@ -66,6 +68,7 @@ fn parse_args() -> Args {
             "--rounds" => args.rounds = num("--rounds"),
             "--count" => args.count = num("--count"),
             "--input" => args.input = it.next(),
+            "--backend" => args.backend = it.next().unwrap_or_default(),
             _ => {} // `cargo bench` passes `--bench`; ignore what we don't know.
         }
     }
@@ -102,26 +105,42 @@ fn main() {
         ..EmbedConfig::default()
     };
     let loaded = Instant::now();
-    let embedder =
-        BertEmbedder::load_default(&models_root(), &config).unwrap_or_else(|e| panic!("{e}"));
+    type EmbedTimed = Box<dyn Fn(&[&str]) -> (Vec<Vec<f32>>, Timings)>;
+    let (engine, embed_timed): (String, EmbedTimed) = match args.backend.as_str() {
+        "candle" => {
+            let e = BertEmbedder::load_default(&models_root(), &config)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let run = move |t: &[&str]| e.embed_timed(t).unwrap_or_else(|e| panic!("{e}"));
+            ("sluice-embed (candle 0.10)".to_owned(), Box::new(run))
+        }
+        "onnx" => {
+            let e = OrtEmbedder::load_default(&models_root(), &config)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let version = e.runtime_version().unwrap_or_else(|| "?".to_owned());
+            let run = move |t: &[&str]| e.embed_timed(t).unwrap_or_else(|e| panic!("{e}"));
+            (
+                format!("sluice-embed (ONNX Runtime {version})"),
+                Box::new(run),
+            )
+        }
+        other => panic!("--backend {other:?}: expected candle or onnx"),
+    };
     let load_ms = ms(loaded.elapsed());
     // Warm-up: one batch.
     let warm = &refs[..refs.len().min(args.batch)];
-    embedder.embed_timed(warm).unwrap_or_else(|e| panic!("{e}"));
+    embed_timed(warm);
 
     let mut rates = Vec::new();
     let mut last = Timings::default();
     for _ in 0..args.rounds.max(1) {
         let start = Instant::now();
-        let (_, timings) = embedder
-            .embed_timed(&refs)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, timings) = embed_timed(&refs);
         let secs = start.elapsed().as_secs_f64();
         rates.push((refs.len() as f64 / secs * 10.0).round() / 10.0);
         last = timings;
     }
     let out = serde_json::json!({
-        "engine": "sluice-embed (candle 0.10)",
+        "engine": engine,
         "threads": args.threads,
         "batch": args.batch,
         "sentences": refs.len(),

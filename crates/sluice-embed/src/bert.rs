@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams, TruncationStrategy};
+use tokenizers::Tokenizer;
 
-use crate::{EmbedError, Embedder};
+use crate::text::{self, Encoded};
+use crate::{Backend, EmbedError, Embedder};
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,7 +21,7 @@ pub enum DeviceChoice {
     Cuda(usize),
 }
 
-/// How a [`BertEmbedder`] runs.
+/// How an embedder runs ([`crate::load`], [`BertEmbedder`], [`crate::OrtEmbedder`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbedConfig {
     /// Inputs are truncated to this many tokens, `[CLS]` and `[SEP]` included.
@@ -28,11 +29,14 @@ pub struct EmbedConfig {
     pub max_tokens: usize,
     /// At most this many texts go through the network at once; longer input lists are split.
     pub batch_size: usize,
-    /// Threads for tokenising and for the forward pass, in a pool owned by the embedder.
-    /// `None` uses rayon's global pool (`RAYON_NUM_THREADS`, else one per core).
+    /// Threads for the forward pass. candle: a rayon pool owned by the embedder (also used
+    /// for tokenising); `None` uses rayon's global pool (`RAYON_NUM_THREADS`, else one per
+    /// core). ONNX Runtime: the session's intra-op threads; `None` is one per core.
     pub threads: Option<usize>,
-    /// The compute device.
+    /// The compute device (a CUDA device means candle: the ONNX backend is CPU only).
     pub device: DeviceChoice,
+    /// Which implementation [`crate::load`] picks.
+    pub backend: Backend,
 }
 
 impl Default for EmbedConfig {
@@ -42,18 +46,20 @@ impl Default for EmbedConfig {
             batch_size: 32,
             threads: None,
             device: DeviceChoice::Cpu,
+            backend: Backend::Auto,
         }
     }
 }
 
-/// Wall time spent in each phase of [`BertEmbedder::embed_timed`], summed over its batches.
+/// Wall time spent in each phase of `embed_timed` ([`BertEmbedder::embed_timed`],
+/// [`crate::OrtEmbedder::embed_timed`]), summed over its batches.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Timings {
     /// Tokenising, truncating and padding (the `tokenizers` batch encode).
     pub tokenize: Duration,
     /// Building the input tensors from the encodings.
     pub tensors: Duration,
-    /// The BERT forward pass.
+    /// The BERT forward pass (for ONNX Runtime, including the wait for the shared session).
     pub forward: Duration,
     /// Mean pooling, L2 normalisation and copying the vectors out.
     pub pool: Duration,
@@ -94,7 +100,7 @@ impl std::fmt::Debug for BertEmbedder {
     }
 }
 
-fn require(dir: &Path, file: &'static str) -> Result<PathBuf, EmbedError> {
+pub(crate) fn require(dir: &Path, file: &'static str) -> Result<PathBuf, EmbedError> {
     let path = dir.join(file);
     if path.is_file() {
         Ok(path)
@@ -204,32 +210,7 @@ impl BertEmbedder {
             })?,
         };
 
-        let mut tokenizer =
-            Tokenizer::from_file(&tokenizer_path).map_err(|source| EmbedError::TokenizerLoad {
-                path: tokenizer_path.clone(),
-                source,
-            })?;
-        // The shipped tokenizer.json truncates and pads to a fixed 128; replace both.
-        let pad_token = "[PAD]";
-        let pad_id = tokenizer.token_to_id(pad_token).unwrap_or(0);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: config.max_tokens,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-                ..TruncationParams::default()
-            }))
-            .map_err(|source| EmbedError::TokenizerLoad {
-                path: tokenizer_path.clone(),
-                source,
-            })?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            pad_id,
-            pad_type_id: 0,
-            pad_token: pad_token.to_owned(),
-            ..PaddingParams::default()
-        }));
+        let tokenizer = text::load_tokenizer(&tokenizer_path, config.max_tokens)?;
 
         // Read, not mmap: `VarBuilder::from_mmaped_safetensors` is `unsafe` (the file could
         // change under the map) and the workspace forbids unsafe code. Costs ~0.1 s at start-up.
@@ -282,49 +263,24 @@ impl BertEmbedder {
     }
 
     fn embed_all(&self, texts: &[&str], t: &mut Timings) -> Result<Vec<Vec<f32>>, EmbedError> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Longest first (by bytes, a cheap proxy for tokens), so each batch pads little.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(self.batch_size) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            let vectors = self.embed_batch(&batch, t)?;
-            for (&i, v) in chunk.iter().zip(vectors) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
+        text::in_sorted_batches(texts, self.batch_size, |batch| self.embed_batch(batch, t))
     }
 
     fn embed_batch(&self, batch: &[&str], t: &mut Timings) -> Result<Vec<Vec<f32>>, EmbedError> {
         let start = Instant::now();
-        let encodings = self
-            .tokenizer
-            .encode_batch_fast(batch.to_vec(), true)
-            .map_err(EmbedError::Tokenize)?;
+        let encoded = text::encode(&self.tokenizer, batch)?;
         let tokenized = Instant::now();
         t.tokenize += tokenized - start;
 
-        let rows = encodings.len();
-        let cols = encodings.first().map_or(0, |e| e.len());
-        let mut ids = Vec::with_capacity(rows * cols);
-        let mut type_ids = Vec::with_capacity(rows * cols);
-        let mut mask = Vec::with_capacity(rows * cols);
-        for e in &encodings {
-            if e.len() != cols {
-                return Err(EmbedError::Tokenize(
-                    format!("batch padding gave rows of {} and {cols} tokens", e.len()).into(),
-                ));
-            }
-            ids.extend_from_slice(e.get_ids());
-            type_ids.extend_from_slice(e.get_type_ids());
-            mask.extend_from_slice(e.get_attention_mask());
-        }
-        t.padded_tokens += rows * cols;
-        t.real_tokens += mask.iter().filter(|&&m| m != 0).count();
+        t.padded_tokens += encoded.rows * encoded.cols;
+        t.real_tokens += encoded.real_tokens();
+        let Encoded {
+            rows,
+            cols,
+            ids,
+            type_ids,
+            mask,
+        } = encoded;
         let ids = Tensor::from_vec(ids, (rows, cols), &self.device)?;
         let type_ids = Tensor::from_vec(type_ids, (rows, cols), &self.device)?;
         let mask = Tensor::from_vec(mask, (rows, cols), &self.device)?;

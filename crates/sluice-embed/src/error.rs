@@ -99,6 +99,61 @@ pub enum EmbedError {
     #[error("device unavailable: {0}")]
     Device(String),
 
+    /// The ONNX Runtime backend was chosen but its shared library is not in the models folder.
+    #[error(
+        "ONNX Runtime library (libonnxruntime.so.*) not found in {dir}: run `make models` \
+         (it unpacks the pinned onnxruntime wheel's library there), or use the candle backend"
+    )]
+    OnnxRuntimeMissing {
+        /// The folder that was searched (`<models>/onnxruntime`).
+        dir: PathBuf,
+    },
+
+    /// The ONNX Runtime library in the models folder is older than this build needs.
+    #[error(
+        "{path} is ONNX Runtime {found}, older than the {needed} this build needs: \
+         run `make models` to provision the pinned version"
+    )]
+    OnnxRuntimeTooOld {
+        /// The library file.
+        path: PathBuf,
+        /// Its version, from the file name.
+        found: String,
+        /// The oldest version that works (`1.<ort::MINOR_VERSION>`).
+        needed: String,
+    },
+
+    /// The ONNX Runtime library exists but could not be loaded (damaged, wrong platform, or
+    /// missing system libraries).
+    #[error(
+        "cannot load ONNX Runtime from {path}: {detail}; run `make models` \
+         (`python3 scripts/fetch-models.py --force` to provision it again), or use the candle backend"
+    )]
+    OnnxRuntimeLoad {
+        /// The library file.
+        path: PathBuf,
+        /// What the loader said.
+        detail: String,
+    },
+
+    /// ONNX Runtime could not build a session from the model file, or the graph is not a
+    /// sentence-transformers BERT export (inputs `input_ids`/`attention_mask`, output
+    /// `last_hidden_state`).
+    #[error(
+        "cannot load ONNX model {path}: {detail}; the file is damaged or not this model: \
+         run `python3 scripts/fetch-models.py --force`"
+    )]
+    OnnxModel {
+        /// `model.onnx`.
+        path: PathBuf,
+        /// ONNX Runtime's error, or what the graph lacks.
+        detail: String,
+    },
+
+    /// ONNX Runtime failed while running the model (a bug or an out-of-memory condition, not bad input).
+    #[error("embedding inference failed (ONNX Runtime): {0}")]
+    OnnxInference(#[source] ort::Error),
+
     /// The dedicated thread pool could not be started.
     #[error("cannot start {threads} embedding threads: {source}")]
     ThreadPool {

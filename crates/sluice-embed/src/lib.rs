@@ -1,15 +1,20 @@
 //! Local sentence embeddings for Sluice.
 //!
-//! Text never leaves the host to be embedded: [`BertEmbedder`] runs all-MiniLM-L6-v2
-//! (384 dimensions) with candle on the CPU, from the files `make models` unpacks. The rest of
-//! Sluice sees only the [`Embedder`] trait, so the server and tests can swap in another model
-//! or a fake.
+//! Text never leaves the host to be embedded. Two backends compute all-MiniLM-L6-v2
+//! (384 dimensions) on the CPU from the files `make models` unpacks:
+//!
+//! - [`OrtEmbedder`]: ONNX Runtime (the `ort` crate, library loaded from the models folder at
+//!   run time), the default;
+//! - [`BertEmbedder`]: candle, the fallback when the ONNX files are absent, and the CUDA build.
+//!
+//! [`load`] is the one place that picks between them ([`Backend`]). The rest of Sluice sees
+//! only the [`Embedder`] trait, so the server and tests can swap in another model or a fake.
 //!
 //! ```no_run
-//! use sluice_embed::{BertEmbedder, EmbedConfig, Embedder, models_root};
+//! use sluice_embed::{EmbedConfig, Embedder, load_default, models_root};
 //!
 //! let config = EmbedConfig { threads: Some(2), ..EmbedConfig::default() };
-//! let embedder = BertEmbedder::load_default(&models_root(), &config)?;
+//! let embedder = load_default(&models_root(), &config)?; // ONNX Runtime if provisioned
 //! let vectors = embedder.embed(&["Where is the invoice?", "Rechnung Nr. 4711"])?;
 //! assert_eq!(vectors.len(), 2);
 //! assert_eq!(vectors[0].len(), embedder.dim()); // 384, unit length
@@ -18,13 +23,18 @@
 //!
 //! Models are found under `$SLUICE_MODELS`, else `./models` ([`models_root`]).
 
+mod backend;
 mod bert;
 mod error;
+mod onnx;
+mod text;
 
 use std::path::PathBuf;
 
+pub use backend::{Backend, load, load_default};
 pub use bert::{BertEmbedder, DeviceChoice, EmbedConfig, Timings};
 pub use error::EmbedError;
+pub use onnx::{OrtEmbedder, OrtFiles};
 
 /// Turns texts into fixed-size vectors. Implementations are shared across threads.
 pub trait Embedder: Send + Sync {
@@ -32,6 +42,8 @@ pub trait Embedder: Send + Sync {
     fn dim(&self) -> usize;
 
     /// A stable name of the model, stored beside vectors so an index knows what made them.
+    /// Implementations that compute the same vectors (the candle and ONNX backends of
+    /// all-MiniLM-L6-v2) share it; a model whose vectors differ must have its own.
     fn model_id(&self) -> &str;
 
     /// One vector per text, in input order. An empty list gives an empty list; an empty

@@ -30,6 +30,24 @@ pub enum IndexError {
         detail: String,
     },
 
+    /// The table's vectors were made by another embedding model than the configured one
+    /// ([`crate::IndexConfig::embedding_model`]); their similarities would be meaningless.
+    #[error(
+        "LanceDB at URI {uri}: table {table} holds vectors of embedding model {stored}, \
+         but this run embeds with {configured}: re-index (delete the index, e.g. the \
+         data folder's lancedb/, and run `sluice ingest` again) or use {stored}"
+    )]
+    EmbeddingModel {
+        /// The database URI.
+        uri: String,
+        /// The table name.
+        table: String,
+        /// The model id recorded in the table.
+        stored: String,
+        /// The model id this process embeds with.
+        configured: String,
+    },
+
     /// A vector has the wrong number of dimensions.
     #[error("vector for {what} has {got} dimensions, the index expects {expected}")]
     Dimension {

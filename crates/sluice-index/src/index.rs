@@ -59,6 +59,12 @@ pub struct IndexConfig {
     pub read_consistency: Option<Duration>,
     /// Object-store options (credentials, region, endpoint) passed to LanceDB.
     pub storage_options: Vec<(String, String)>,
+    /// The id of the embedding model that makes the vectors (`Embedder::model_id`). When
+    /// set, it is recorded in the table (schema metadata [`EMBEDDING_MODEL_KEY`]) on the first
+    /// write, and opening a table recorded with another model fails with
+    /// [`IndexError::EmbeddingModel`]: vectors of different models are not comparable.
+    /// `None` neither checks nor records (tests, tools that only read).
+    pub embedding_model: Option<String>,
 }
 
 impl IndexConfig {
@@ -73,9 +79,20 @@ impl IndexConfig {
             refresh_min_unindexed_rows: DEFAULT_REFRESH_MIN_UNINDEXED_ROWS,
             read_consistency: None,
             storage_options: Vec::new(),
+            embedding_model: None,
         }
     }
+
+    /// The same, recording and checking the embedding model id `model`
+    /// ([`IndexConfig::embedding_model`]).
+    pub fn with_embedding_model(mut self, model: impl Into<String>) -> Self {
+        self.embedding_model = Some(model.into());
+        self
+    }
 }
+
+/// Schema metadata key under which the table records the embedding model id of its vectors.
+pub const EMBEDDING_MODEL_KEY: &str = "sluice:embedding_model";
 
 /// Which indexes the table has, and how many rows they leave uncovered.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,6 +101,8 @@ pub struct IndexStatus {
     pub rows: usize,
     /// BM25 inverted index on `text`.
     pub fts: bool,
+    /// BM25 inverted index on `heading_path`.
+    pub heading_fts: bool,
     /// IVF_HNSW_SQ index on `vector`.
     pub vector: bool,
     /// The largest number of rows any index does not cover yet.
@@ -99,6 +118,8 @@ pub struct ChunkIndex {
     /// Serialises this process's writes (and index maintenance) so that the
     /// unchanged-check and the write it guards see the same table version.
     write: Mutex<()>,
+    /// Set once the table is known to record [`IndexConfig::embedding_model`].
+    model_recorded: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for ChunkIndex {
@@ -148,9 +169,69 @@ impl ChunkIndex {
             conn,
             table: OnceCell::new(),
             write: Mutex::new(()),
+            model_recorded: std::sync::atomic::AtomicBool::new(false),
         };
         index.table().await?;
         Ok(index)
+    }
+
+    /// The embedding model id the table records, if it exists and records one (tables
+    /// written before the id was recorded, or without [`IndexConfig::embedding_model`], do not).
+    pub async fn embedding_model(&self) -> Result<Option<String>> {
+        let Some(table) = self.table().await? else {
+            return Ok(None);
+        };
+        let schema = table.schema().await.map_err(self.err("read schema"))?;
+        Ok(schema.metadata().get(EMBEDDING_MODEL_KEY).cloned())
+    }
+
+    /// Fails when the table records an embedding model other than the configured one.
+    fn check_embedding_model(&self, existing: &arrow_schema::Schema) -> Result<()> {
+        let (Some(configured), Some(stored)) = (
+            self.cfg.embedding_model.as_deref(),
+            existing.metadata().get(EMBEDDING_MODEL_KEY),
+        ) else {
+            return Ok(());
+        };
+        if stored == configured {
+            self.model_recorded
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return Ok(());
+        }
+        Err(IndexError::EmbeddingModel {
+            uri: self.cfg.uri.clone(),
+            table: self.cfg.table.clone(),
+            stored: stored.clone(),
+            configured: configured.to_owned(),
+        })
+    }
+
+    /// Records the configured embedding model in the table's schema metadata if it is not
+    /// there yet (a new table, or one written before ids were recorded). Called under the
+    /// write lock after a write; one extra commit, once per table.
+    async fn record_embedding_model(&self, table: &Table) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let Some(model) = self.cfg.embedding_model.as_deref() else {
+            return Ok(());
+        };
+        if self.model_recorded.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let schema = table.schema().await.map_err(self.err("read schema"))?;
+        self.check_embedding_model(&schema)?;
+        if schema.metadata().get(EMBEDDING_MODEL_KEY).is_none() {
+            let native = table.as_native().ok_or_else(|| IndexError::Schema {
+                uri: self.cfg.uri.clone(),
+                table: self.cfg.table.clone(),
+                detail: "not a native LanceDB table: cannot record the embedding model".into(),
+            })?;
+            native
+                .replace_schema_metadata([(EMBEDDING_MODEL_KEY.to_owned(), model.to_owned())])
+                .await
+                .map_err(self.err("record embedding model"))?;
+        }
+        self.model_recorded.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The configuration.
@@ -181,6 +262,7 @@ impl ChunkIndex {
                         detail,
                     }
                 })?;
+                self.check_embedding_model(&existing)?;
                 let _ = self.table.set(t.clone());
                 Ok(Some(t))
             }
@@ -253,12 +335,14 @@ impl ChunkIndex {
             None => match self.create_table(batch.clone()).await? {
                 // Created with exactly these rows: nothing else to do.
                 Created::Now(t) => {
+                    self.record_embedding_model(&t).await?;
                     self.maintain(&t).await?;
                     return Ok(outcomes);
                 }
                 Created::ByAnother(t) => t,
             },
         };
+        self.record_embedding_model(&table).await?;
         self.replace_documents(&table, &write_ids, batch).await?;
         self.maintain(&table).await?;
         Ok(outcomes)
@@ -414,6 +498,13 @@ impl ChunkIndex {
                 .await?;
             created = true;
         }
+        if !has(col::HEADING_PATH) {
+            // Headings say what a section is about ("Manual failover within the region"):
+            // the BM25 leg matches them too (see `search::fts_leg`).
+            let idx = Index::FTS(FtsIndexBuilder::default());
+            self.create_index(table, col::HEADING_PATH, idx).await?;
+            created = true;
+        }
         if !has(col::COLLECTION) {
             let idx = Index::Bitmap(BitmapIndexBuilder::default());
             self.create_index(table, col::COLLECTION, idx).await?;
@@ -491,6 +582,7 @@ impl ChunkIndex {
         {
             let on = |c: &str| idx.columns.iter().any(|x| x == c);
             status.fts |= on(col::TEXT);
+            status.heading_fts |= on(col::HEADING_PATH);
             status.vector |= on(col::VECTOR);
             if let Some(stats) = table
                 .index_stats(&idx.name)
@@ -527,13 +619,19 @@ impl ChunkIndex {
             .map_err(self.err("compact"))?;
         // Rebuild the inverted index from the live rows: an index refresh only appends, so
         // the tokens of deleted chunks could otherwise stay in older index segments.
-        if self.index_status_of(&table).await?.fts {
-            table
-                .create_index(&[col::TEXT], Index::FTS(FtsIndexBuilder::default()))
-                .replace(true)
-                .execute()
-                .await
-                .map_err(self.err("rebuild full-text index"))?;
+        let status = self.index_status_of(&table).await?;
+        for (column, present) in [
+            (col::TEXT, status.fts),
+            (col::HEADING_PATH, status.heading_fts),
+        ] {
+            if present {
+                table
+                    .create_index(&[column], Index::FTS(FtsIndexBuilder::default()))
+                    .replace(true)
+                    .execute()
+                    .await
+                    .map_err(self.err("rebuild full-text index"))?;
+            }
         }
         table
             .optimize(OptimizeAction::Index(OptimizeOptions::new()))

@@ -45,9 +45,10 @@ mod types;
 pub use error::{IndexError, Result};
 pub use index::{
     ChunkIndex, DEFAULT_ANN_EF, DEFAULT_REFRESH_MIN_UNINDEXED_ROWS, DEFAULT_VECTOR_INDEX_MIN_ROWS,
-    IndexConfig, IndexStatus,
+    EMBEDDING_MODEL_KEY, IndexConfig, IndexStatus,
 };
 pub use scan::scan_files_for;
+pub use search::cosine;
 pub use types::{
     ChunkInput, ChunkStore, CollectionName, CollectionStats, DEFAULT_K, DEFAULT_SCORE_FLOOR,
     DocumentMeta, Hit, InvalidCollectionName, Query, RRF_K, Retriever, SearchMode, StoredDocument,

@@ -179,7 +179,7 @@ fn best_rank(h: &Hit) -> usize {
 }
 
 /// Cosine similarity (0 when either vector has no length).
-pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
     for (x, y) in a.iter().zip(b) {
         dot += x * y;
@@ -228,9 +228,35 @@ async fn fts_leg(
     filter: &str,
     limit: usize,
 ) -> Result<Vec<Row>> {
+    // Text and heading path together; a table written before headings were indexed has
+    // no index on `heading_path` (the next write adds one), so it is searched on text alone.
+    match fts_query(
+        table,
+        uri,
+        text,
+        filter,
+        limit,
+        &[col::TEXT, col::HEADING_PATH],
+    )
+    .await
+    {
+        Ok(rows) => Ok(rows),
+        Err(_) => fts_query(table, uri, text, filter, limit, &[col::TEXT]).await,
+    }
+}
+
+async fn fts_query(
+    table: &Table,
+    uri: &str,
+    text: &str,
+    filter: &str,
+    limit: usize,
+    columns: &[&str],
+) -> Result<Vec<Row>> {
     let err = |e| lance_err(uri, "full-text search", e);
+    let columns: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
     let fts = FullTextSearchQuery::new(text.to_owned())
-        .with_column(col::TEXT.to_owned())
+        .with_columns(&columns)
         .map_err(|e| IndexError::InvalidInput(format!("full-text query: {e}")))?;
     let batches: Vec<RecordBatch> = table
         .query()
@@ -289,4 +315,13 @@ fn rows(batches: &[RecordBatch], uri: &str, score: Option<&'static str>) -> Resu
         out.sort_by(|a, b| b.leg_score.total_cmp(&a.leg_score));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cosine_of_nothing_is_zero() {
+        assert_eq!(super::cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+        assert!((super::cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-6);
+    }
 }

@@ -527,3 +527,33 @@ async fn bad_input_is_rejected_without_leaking_text() {
     );
     let _ = all_collections();
 }
+
+/// A section's heading is part of what its chunks are about: the BM25 leg matches the
+/// heading path too, so "manual failover" finds the steps under "Manual failover within the
+/// region" although the chunk's own text never says it.
+#[tokio::test]
+async fn bm25_matches_heading_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = open(dir.path()).await;
+    let mut cs = chunks(&[
+        "Promote the replica with patronictl switchover and wait for the lag to clear.",
+        "Backups run nightly and are kept for thirty five days.",
+    ]);
+    cs[0].heading_path = "Runbook > 5. Manual failover within the region".to_owned();
+    cs[1].heading_path = "Runbook > 2. Backups".to_owned();
+    index
+        .upsert_document(&meta("rb", "ops", "h1"), &cs)
+        .await
+        .unwrap();
+    let hits = index
+        .search(
+            &q("manual failover", &["ops"])
+                .with_mode(SearchMode::Fts)
+                .with_score_floor(None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(hits[0].text.starts_with("Promote the replica"));
+    assert!(index.index_status().await.unwrap().heading_fts);
+}

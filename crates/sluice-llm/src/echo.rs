@@ -163,6 +163,7 @@ impl Generator for EchoGenerator {
             Box::pin(deltas.chain(done)),
             req.params.stop,
             prompt_tokens,
+            false,
         ))
     }
 }

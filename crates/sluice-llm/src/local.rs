@@ -12,14 +12,15 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures::FutureExt;
 use mistralrs::{
-    Constraint, GgufModelBuilder, Model, NormalRequest, Request, RequestBuilder, RequestLike,
-    Response, StopTokens, TextMessageRole, TokenSource,
+    Constraint, Model, NormalRequest, Request, RequestBuilder, RequestLike, Response, StopTokens,
+    TextMessageRole,
 };
 use tokio::sync::mpsc;
 
 use crate::gguf;
+use crate::pipeline;
 use crate::queue::QueuedGenerator;
-use crate::stops::apply_stops;
+use crate::stops::{TEMPLATE_ECHOES, apply_stops};
 use crate::{
     ChatRequest, FinishReason, GenEvent, GenStream, Generator, LlmError, Role, Usage,
     estimate_tokens,
@@ -73,6 +74,8 @@ pub struct MistralRsGenerator {
     context_length: usize,
     tokenizer: Arc<OnceLock<Option<tokenizers::Tokenizer>>>,
     load_time: Duration,
+    /// Activation dtype the engine runs in (`f32` on a CPU).
+    dtype: String,
     max_concurrency: usize,
     max_queue: usize,
 }
@@ -140,16 +143,11 @@ impl MistralRsGenerator {
         // Prefix caching is off: mistral.rs 0.8.1 keeps the KV cache of every finished
         // sequence and only evicts caches held on a GPU (`prefix_cacher.rs`), so on the CPU
         // memory would grow with every request. RAG prompts share little prefix anyway.
-        let builder = GgufModelBuilder::new(dir, vec![file])
-            .with_token_source(TokenSource::None)
-            .with_max_num_seqs(max_concurrency)
-            .with_prefix_cache_n(None);
-        #[cfg(not(feature = "cuda"))]
-        let builder = builder.with_force_cpu();
-
-        let model = match AssertUnwindSafe(builder.build()).catch_unwind().await {
+        let force_cpu = cfg!(not(feature = "cuda"));
+        let build = pipeline::build(dir, file, max_concurrency, force_cpu);
+        let (model, dtype) = match AssertUnwindSafe(build).catch_unwind().await {
             Ok(Ok(m)) => m,
-            Ok(Err(e)) => return Err(LlmError::Load(format!("mistral.rs: {e:#}"))),
+            Ok(Err(e)) => return Err(LlmError::Load(format!("mistral.rs: {e}"))),
             Err(panic) => {
                 return Err(LlmError::Load(format!(
                     "mistral.rs panicked: {}",
@@ -191,6 +189,7 @@ impl MistralRsGenerator {
             context_length,
             tokenizer,
             load_time: started.elapsed(),
+            dtype: dtype.to_string(),
             max_concurrency,
             max_queue: cfg.max_queue,
         })
@@ -199,6 +198,12 @@ impl MistralRsGenerator {
     /// Wall time [`MistralRsGenerator::load`] took.
     pub fn load_time(&self) -> Duration {
         self.load_time
+    }
+
+    /// The activation dtype the engine runs in: `f32` on a CPU (see `pipeline`), the
+    /// engine's choice on a GPU.
+    pub fn dtype(&self) -> &str {
+        &self.dtype
     }
 
     /// The GGUF `general.architecture`, e.g. `llama`.
@@ -319,7 +324,11 @@ impl Generator for MistralRsGenerator {
             .map_err(|_| LlmError::Generation("the model engine has stopped".into()))?;
 
         let raw = engine_stream(rx, prompt_tokens, max_tokens, Arc::clone(&self.model));
-        Ok(apply_stops(raw, req.params.stop, prompt_tokens))
+        // Small local models replay the prompt template and loop on a sentence; the habits
+        // are cut on the raw stream (see `stops::TEMPLATE_ECHOES` and `RepeatGuard`).
+        let mut stops = req.params.stop;
+        stops.extend(TEMPLATE_ECHOES.map(str::to_owned));
+        Ok(apply_stops(raw, stops, prompt_tokens, true))
     }
 }
 

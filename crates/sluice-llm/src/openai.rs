@@ -281,7 +281,7 @@ impl Generator for OpenAiGenerator {
             self.shown_url.clone(),
             self.timeout,
         );
-        Ok(apply_stops(raw, req.params.stop, prompt_tokens))
+        Ok(apply_stops(raw, req.params.stop, prompt_tokens, false))
     }
 }
 

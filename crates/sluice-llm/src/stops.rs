@@ -3,7 +3,7 @@
 //! the text that contains the stop string; this adapter holds back any tail that could
 //! be the start of a stop string, so the caller never sees a stop string or text after it.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use futures::StreamExt;
 
@@ -70,24 +70,76 @@ impl StopFilter {
     }
 }
 
+/// Stop strings a local model's raw output gets besides the caller's: the start of an echo
+/// of the answer path's prompt template. Small models, when done answering, often replay
+/// their input (`<source id="2" …>`, a new `Question:`) instead of ending; the answer is over
+/// by then. They are fixed strings, not the caller's, so they cannot be aimed at a value.
+pub(crate) const TEMPLATE_ECHOES: [&str; 3] = ["<source", "</source", "\nQuestion:"];
+
+/// Lines shorter than this (list markers aside) may repeat legitimately ("Steps:", "---").
+const MIN_REPEAT_LINE: usize = 16;
+
+/// Ends a generation at its first repeated line, list numbering aside: small models loop on
+/// one sentence until the token limit (`2. Use a server to host the failover.` / `3. Use a
+/// server to host the failover.` …), which costs the user the whole limit in decode time.
+/// The repeated line itself has been emitted by then; only what would follow is cut.
+#[derive(Debug, Default)]
+pub(crate) struct RepeatGuard {
+    seen: HashSet<String>,
+    line: String,
+}
+
+impl RepeatGuard {
+    /// Feeds emitted text; true once a completed line repeats an earlier one.
+    pub fn push(&mut self, text: &str) -> bool {
+        let mut repeated = false;
+        for (i, part) in text.split('\n').enumerate() {
+            if i > 0 {
+                let line = std::mem::take(&mut self.line);
+                repeated |= !self.note(&line);
+            }
+            self.line.push_str(part);
+        }
+        repeated
+    }
+
+    /// Records a completed line; false if it was seen before.
+    fn note(&mut self, line: &str) -> bool {
+        let key: String = line
+            .trim()
+            .trim_start_matches(|c: char| c.is_ascii_digit() || ".)-*• ".contains(c))
+            .trim()
+            .to_lowercase();
+        key.len() < MIN_REPEAT_LINE || self.seen.insert(key)
+    }
+}
+
 struct State {
     inner: Option<GenStream>,
     filter: StopFilter,
+    repeats: Option<RepeatGuard>,
     out: VecDeque<Result<GenEvent, LlmError>>,
     deltas: usize,
     prompt_tokens: usize,
 }
 
-/// Applies `stops` to `inner`. `prompt_tokens` is reported if the generation has to be
-/// cut off before the backend sent its usage.
-pub(crate) fn apply_stops(inner: GenStream, stops: Vec<String>, prompt_tokens: usize) -> GenStream {
+/// Applies `stops` to `inner`, and with `repeats` ends it at its first repeated line.
+/// `prompt_tokens` is reported if the generation has to be cut off before the backend sent
+/// its usage.
+pub(crate) fn apply_stops(
+    inner: GenStream,
+    stops: Vec<String>,
+    prompt_tokens: usize,
+    repeats: bool,
+) -> GenStream {
     let filter = StopFilter::new(stops);
-    if filter.stops.is_empty() {
+    if filter.stops.is_empty() && !repeats {
         return inner;
     }
     let state = State {
         inner: Some(inner),
         filter,
+        repeats: repeats.then(RepeatGuard::default),
         out: VecDeque::new(),
         deltas: 0,
         prompt_tokens,
@@ -101,7 +153,8 @@ pub(crate) fn apply_stops(inner: GenStream, stops: Vec<String>, prompt_tokens: u
             match inner.next().await {
                 Some(Ok(GenEvent::Delta(piece))) => {
                     st.deltas += 1;
-                    let (text, stopped) = st.filter.push(&piece);
+                    let (text, mut stopped) = st.filter.push(&piece);
+                    stopped |= st.repeats.as_mut().is_some_and(|r| r.push(&text));
                     if !text.is_empty() {
                         st.out.push_back(Ok(GenEvent::Delta(text)));
                     }
@@ -187,6 +240,30 @@ mod tests {
             ("hello ENx".into(), false)
         );
         assert_eq!(run(&["END"], &["hello E"]), ("hello E".into(), false));
+    }
+
+    #[test]
+    fn a_repeated_line_ends_the_generation_list_numbers_aside() {
+        let mut g = RepeatGuard::default();
+        assert!(!g.push("1. Run a manual failover to Ireland.\n2. Use a server"));
+        assert!(!g.push(" to host the failover.\n"));
+        assert!(g.push("3. Use a server to host the failover.\n"));
+        // Short and blank lines may repeat.
+        let mut g = RepeatGuard::default();
+        assert!(!g.push("Steps:\n\n- a\n\nSteps:\n- a\n"));
+    }
+
+    #[test]
+    fn template_echoes_are_stops() {
+        let echoes: Vec<&str> = TEMPLATE_ECHOES.to_vec();
+        assert_eq!(
+            run(&echoes, &["The answer is five [1].\n<sou", "rce id=\"2\">"]),
+            ("The answer is five [1].\n".into(), true)
+        );
+        assert_eq!(
+            run(&echoes, &["Done [1].\nQuestion: what else?"]),
+            ("Done [1].".into(), true)
+        );
     }
 
     #[test]

@@ -119,3 +119,33 @@ fn dropped_stream_does_not_wedge_the_engine() {
         assert!(o.usage.completion_tokens > 0);
     });
 }
+
+/// The Q8_0 copy `make run` writes answers like the pinned Q4_1 file, and runs in f32 on
+/// the CPU (the dtype mistral.rs's builder would not choose).
+#[test]
+fn requantized_copy_answers_the_same() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let dst = dir.path().join("smollm2.q8_0.gguf");
+        let src = common::models_dir().join(common::SMOLLM2);
+        assert!(
+            sluice_llm::needs_requantize(&src).unwrap(),
+            "the pinned file is Q4_1"
+        );
+        let report = sluice_llm::requantize(&src, &dst).unwrap();
+        assert!(report.converted > 0, "{report:?}");
+        assert!(!sluice_llm::needs_requantize(&dst).unwrap());
+        let q8 = sluice_llm::MistralRsGenerator::load(sluice_llm::LocalModelConfig::new(&dst))
+            .await
+            .unwrap();
+        assert_eq!(q8.dtype(), "f32");
+        let a = collect(q8.generate(ask(CAPITAL, 16, &[])).await.unwrap())
+            .await
+            .unwrap();
+        assert!(a.text.contains("Paris"), "unexpected answer {:?}", a.text);
+        // Deterministic output: the same file gives the same bytes (so its hash can be kept).
+        let again = dir.path().join("again.gguf");
+        sluice_llm::requantize(&src, &again).unwrap();
+        assert_eq!(std::fs::read(&dst).unwrap(), std::fs::read(&again).unwrap());
+    });
+}

@@ -697,10 +697,12 @@ fn extractive_answer(passages: &[Passage]) -> String {
     out
 }
 
-/// Sets [`Citation::cited`] for every `[n]` that appears in `answer`.
+/// Sets [`Citation::cited`] for every source the answer cites (`[n]`, `[1, 2]`,
+/// `[Source 3]`; see [`crate::citations::cited_numbers`]).
 pub fn mark_cited(citations: &mut [Citation], answer: &str) {
+    let cited = crate::citations::cited_numbers(answer, citations.len());
     for c in citations {
-        c.cited = answer.contains(&format!("[{}]", c.n));
+        c.cited = cited.contains(&c.n);
     }
 }
 

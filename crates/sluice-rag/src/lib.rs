@@ -9,6 +9,7 @@
 //! Policy folders are read by [`policy_files`]; the policy engine itself stays IO-free.
 
 pub mod answer;
+pub mod citations;
 mod error;
 pub mod ingest;
 pub mod passages;

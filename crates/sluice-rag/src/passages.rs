@@ -181,27 +181,12 @@ pub(crate) async fn select(
             .into_iter()
             .zip(vectors)
             .map(|(c, v)| {
-                let s = 0.5 * (c.lexical / top) + 0.5 * cosine(question_vec, &v);
+                let s = 0.5 * (c.lexical / top) + 0.5 * sluice_index::cosine(question_vec, &v);
                 (c, s)
             })
             .collect()
     };
     Ok(finish(scored, hits, max))
-}
-
-/// Cosine similarity of two vectors (0 when either has no length).
-pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
-    for (x, y) in a.iter().zip(b) {
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na.sqrt() * nb.sqrt())
-    }
 }
 
 /// The final passages: `scored` (candidate, combined score) best first, at most `max`,
@@ -305,11 +290,5 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].n, 1);
         assert_eq!(p[0].source_path, "runbooks/backup.md");
-    }
-
-    #[test]
-    fn cosine_of_nothing_is_zero() {
-        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
-        assert!((cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-6);
     }
 }

@@ -81,7 +81,11 @@ pub(crate) fn user_turn(sources: &[String], question: &str) -> String {
     }
     s.push_str("\nQuestion: ");
     s.push_str(question);
-    s.push_str("\nAnswer using the sources above and cite them as [n].");
+    // A concrete marker, never a placeholder: small models copy `[n]` literally.
+    s.push_str(
+        "\nAnswer in a few sentences, using only the sources above. After each fact, write \
+         the number of its source in square brackets, for example [1].",
+    );
     s
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use common::*;
-use sluice_index::{Hit, Query, Retriever, SearchMode};
+use sluice_index::SearchMode;
 use sluice_llm::{
     ChatMessage, ChatRequest, EchoGenerator, FinishReason, GenEvent, GenStream, Generator,
     LlmError, StopFilter, Usage,
@@ -57,40 +57,8 @@ impl Generator for Honouring {
     }
 }
 
-struct Fixed(Vec<Hit>);
-
-#[async_trait]
-impl Retriever for Fixed {
-    async fn search(&self, q: &Query) -> sluice_index::Result<Vec<Hit>> {
-        Ok(self
-            .0
-            .iter()
-            .filter(|h| q.collections.contains(&h.collection))
-            .take(q.k)
-            .cloned()
-            .collect())
-    }
-}
-
-fn hit(path: &str, heading: &str, text: &str) -> Hit {
-    Hit {
-        chunk_id: "d1:0".into(),
-        doc_id: "d1".into(),
-        collection: "ops".into(),
-        source_path: path.into(),
-        span: 0..text.len() as u64,
-        heading_path: heading.into(),
-        text: text.into(),
-        score: 7.5,
-        similarity: Some(0.9),
-        bm25: Some(7.5),
-        vector_rank: Some(1),
-        fts_rank: Some(1),
-    }
-}
-
-fn on_topic() -> Arc<Fixed> {
-    Arc::new(Fixed(vec![hit(
+fn on_topic() -> Arc<FixedHits> {
+    Arc::new(FixedHits(vec![hit(
         "ops/cards.md",
         "Cards",
         "The test card on file is used for the monthly charge.",
@@ -198,7 +166,7 @@ async fn paths_and_headings_pass_the_context_boundary_and_fences_hold() {
     )];
     let a = Answerer::new(
         embedder(),
-        Arc::new(Fixed(hits)),
+        Arc::new(FixedHits(hits)),
         Arc::new(EchoGenerator::context()),
         AnswerSettings::default(),
     );
@@ -310,4 +278,62 @@ async fn hostile_files_are_per_file_errors_and_the_run_goes_on() {
     );
     // The nested HTML is either extracted (iteratively) or refused alone; never a crash.
     let _ = &by("nested.html").outcome;
+}
+
+/// An embedder that takes 20 ms per batch and counts batches and the most in flight at once.
+#[derive(Default)]
+struct SlowEmbedder {
+    batches: std::sync::atomic::AtomicUsize,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl sluice_embed::Embedder for SlowEmbedder {
+    fn dim(&self) -> usize {
+        4
+    }
+    fn model_id(&self) -> &str {
+        "slow-test-embedder"
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, sluice_embed::EmbedError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        self.batches.fetch_add(1, SeqCst);
+        self.in_flight.fetch_sub(1, SeqCst);
+        Ok(texts.iter().map(|_| vec![0.5; 4]).collect())
+    }
+}
+
+/// Hole 5: two abandoned 2,048-input embedding calls kept both cores busy long after their
+/// clients left, and nothing bounded how many ran at once. Now work runs in batches holding
+/// one slot per core, and a dropped caller starts no further batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn abandoned_embedding_work_stops_and_concurrency_is_bounded() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let slow = Arc::new(SlowEmbedder::default());
+    let searcher = sluice_rag::Searcher::new(slow.clone(), on_topic());
+    let inputs: Vec<String> = (0..2048).map(|i| format!("sentence number {i}")).collect();
+    let r = redactor();
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let (s, r, inputs) = (searcher.clone(), r.clone(), inputs.clone());
+            tokio::spawn(async move { s.embed_texts(&r, &inputs).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    for c in &calls {
+        c.abort();
+    }
+    let at_abort = slow.batches.load(SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let after = slow.batches.load(SeqCst) - at_abort;
+    // 4 callers × 64 batches would be 256; only the batches already running may finish.
+    assert!(after <= cores, "{after} batches ran after the callers left");
+    assert!(
+        slow.most.load(SeqCst) <= cores,
+        "more batches at once than cores"
+    );
 }

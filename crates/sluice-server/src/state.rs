@@ -12,7 +12,7 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use sluice_audit::{AuditConfig, AuditLog, AuditSigningKey, HmacKey, Timestamp};
-use sluice_embed::{BertEmbedder, EmbedConfig, Embedder};
+use sluice_embed::{EmbedConfig, Embedder};
 use sluice_index::{ChunkIndex, ChunkStore, IndexConfig, Retriever};
 use sluice_llm::{
     EchoGenerator, Generator, LocalModelConfig, MistralRsGenerator, OpenAiGenerator,
@@ -207,17 +207,20 @@ impl AppState {
             threads: config.models.embed_threads,
             ..EmbedConfig::default()
         };
-        let embedder = tokio::task::spawn_blocking(move || BertEmbedder::load(&emb_dir, &emb_cfg))
+        // ONNX Runtime when `make models` provisioned it beside the model folder, else candle
+        // (`sluice_embed::load` decides and logs which).
+        let embedder = tokio::task::spawn_blocking(move || sluice_embed::load(&emb_dir, &emb_cfg))
             .await
             .map_err(|e| ServerError::Io(e.to_string()))?
             .map_err(|e| ServerError::Model(format!("embedding model: {e}")))?;
-        let embedder: Arc<dyn Embedder> = Arc::new(embedder);
 
         let uri = config.index_uri.clone();
         if !uri.contains("://") {
             std::fs::create_dir_all(&uri).map_err(|e| ServerError::Io(format!("{uri}: {e}")))?;
         }
-        let index = Arc::new(ChunkIndex::open(IndexConfig::new(uri, embedder.dim())).await?);
+        let index_cfg =
+            IndexConfig::new(uri, embedder.dim()).with_embedding_model(embedder.model_id());
+        let index = Arc::new(ChunkIndex::open(index_cfg).await?);
 
         let inner: Arc<dyn Generator> = match &config.models.llm {
             LlmConfig::Local {
@@ -226,11 +229,16 @@ impl AppState {
             } => {
                 let mut c = LocalModelConfig::new(gguf.clone());
                 c.context_length = *context_length;
-                Arc::new(
-                    MistralRsGenerator::load(c)
-                        .await
-                        .map_err(|e| ServerError::Model(e.to_string()))?,
-                )
+                let g = MistralRsGenerator::load(c)
+                    .await
+                    .map_err(|e| ServerError::Model(e.to_string()))?;
+                tracing::info!(
+                    architecture = g.architecture(),
+                    dtype = g.dtype(),
+                    load_ms = g.load_time().as_millis() as u64,
+                    "local model loaded"
+                );
+                Arc::new(g)
             }
             LlmConfig::Upstream {
                 base_url,

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use futures::StreamExt;
-use sluice_embed::Embedder;
 use sluice_llm::{
     GenerationParams, Generator, LocalModelConfig, MistralRsGenerator, OpenAiGenerator,
     QueuedGenerator, UpstreamConfig,
@@ -51,7 +50,8 @@ pub struct AskArgs {
     /// Sampling temperature (0 = greedy, reproducible).
     #[arg(long, default_value_t = 0.0)]
     temperature: f32,
-    /// Local GGUF model (default: <models>/SmolLM2-135M-Instruct.Q4_1.gguf).
+    /// Local GGUF model (default: the quality model where the host affords it, else
+    /// SmolLM2-135M, Q8_0 when `make run` has written it; see `sluice_llm::default_model`).
     #[arg(long, env = "SLUICE_LLM_MODEL")]
     model: Option<PathBuf>,
     /// Use an OpenAI-compatible upstream instead of the local model (e.g. http://127.0.0.1:11434/v1).
@@ -89,9 +89,9 @@ pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
     let rt = runtime()?;
     rt.block_on(async {
         let generator = generator(&args).await?;
-        let index = args.stack.index(data_dir, embedder.dim()).await?;
+        let index = args.stack.index(data_dir, embedder.as_ref()).await?;
         let settings = AnswerSettings::default();
-        let answerer = Answerer::new(embedder as Arc<dyn Embedder>, index, generator, settings);
+        let answerer = Answerer::new(embedder, index, generator, settings);
         let mut req = AskRequest::question(
             question,
             args.collection.iter().map(|c| c.to_string()).collect(),
@@ -216,7 +216,7 @@ async fn generator(args: &AskArgs) -> Result<Arc<dyn Generator>> {
         let path = args
             .model
             .clone()
-            .unwrap_or_else(|| args.stack.models.join("SmolLM2-135M-Instruct.Q4_1.gguf"));
+            .unwrap_or_else(|| sluice_llm::default_model(&args.stack.models));
         Arc::new(MistralRsGenerator::load(LocalModelConfig::new(path)).await?)
     };
     Ok(Arc::new(QueuedGenerator::new(inner, 1, 8)))

@@ -12,7 +12,6 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use sluice_embed::Embedder;
 use sluice_eval::{
     CitedSource, EvalSet, LeakDetector, PassRule, QuestionKind, QuestionRun, Setting, SettingResult,
 };
@@ -52,7 +51,7 @@ struct QaArgs {
     #[arg(long, short)]
     collection: Option<sluice_index::CollectionName>,
     /// Models (repeat): a GGUF file, `upstream:http://host/v1#model`, or `extractive`
-    /// (passages only, no model). Default: the bundled SmolLM2.
+    /// (passages only, no model). Default: the same model `sluice ask` uses (`sluice_llm::default_model`).
     #[arg(long = "model", id = "model")]
     model_specs: Vec<String>,
     /// Sources per question (comma-separated for several runs).
@@ -232,9 +231,9 @@ fn qa(args: QaArgs, data_dir: &Path) -> Result<ExitCode> {
         None => LeakDetector::new(Vec::<String>::new()),
     };
     let specs: Vec<ModelSpec> = if args.model_specs.is_empty() {
-        vec![ModelSpec::Gguf(
-            args.stack.models.join("SmolLM2-135M-Instruct.Q4_1.gguf"),
-        )]
+        vec![ModelSpec::Gguf(sluice_llm::default_model(
+            &args.stack.models,
+        ))]
     } else {
         args.model_specs
             .iter()
@@ -255,7 +254,7 @@ fn qa(args: QaArgs, data_dir: &Path) -> Result<ExitCode> {
     );
     let rt = runtime()?;
     let results: Vec<(SettingResult, Option<u64>)> = rt.block_on(async {
-        let index = args.stack.index(data_dir, embedder.dim()).await?;
+        let index = args.stack.index(data_dir, embedder.as_ref()).await?;
         let mut results = Vec::new();
         for spec in &specs {
             let generator = spec.generator().await?;

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use sluice_embed::Embedder;
 use sluice_index::{CollectionName, SearchMode};
 use sluice_rag::{
     AnswerError, FileReport, IngestOptions, IngestSummary, Ingestor, Progress, SearchRequest,
@@ -81,7 +80,7 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
     let embedder = args.stack.embedder()?;
     let rt = runtime()?;
     rt.block_on(async {
-        let index = args.stack.index(data_dir, embedder.dim()).await?;
+        let index = args.stack.index(data_dir, embedder.as_ref()).await?;
         let started = Instant::now();
         let (files, walk_failures, skipped) = sluice_rag::discover(&args.paths);
         let opts = IngestOptions {
@@ -209,7 +208,7 @@ pub fn search(args: SearchArgs, data_dir: &Path) -> Result<ExitCode> {
     let embedder = args.stack.embedder()?;
     let rt = runtime()?;
     rt.block_on(async {
-        let index = args.stack.index(data_dir, embedder.dim()).await?;
+        let index = args.stack.index(data_dir, embedder.as_ref()).await?;
         let searcher = Searcher::new(embedder, index);
         let req = SearchRequest {
             query: args.query.clone(),

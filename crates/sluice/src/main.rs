@@ -10,6 +10,7 @@ mod ask_cmd;
 mod audit_cmd;
 mod eval_cmd;
 mod ingest_cmd;
+mod model_cmd;
 mod policy_cmd;
 mod redact_cmd;
 mod serve_cmd;
@@ -50,6 +51,11 @@ enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Run the HTTP gateway (OpenAI-compatible and native API) from a config file.
     Serve(serve_cmd::ServeArgs),
+    /// Prepare local model files (re-quantise for the CPU).
+    Model {
+        #[command(subcommand)]
+        command: model_cmd::ModelCommand,
+    },
     /// API keys for the gateway config.
     Keys {
         #[command(subcommand)]
@@ -78,6 +84,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_cmd::run(args, &cli.data_dir),
         Command::Serve(args) => serve_cmd::serve(args, &cli.data_dir),
         Command::Keys { command } => serve_cmd::keys(command),
+        Command::Model { command } => model_cmd::run(command),
     };
     match result {
         Ok(code) => code,

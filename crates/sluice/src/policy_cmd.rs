@@ -92,7 +92,7 @@ pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
             };
             let (holdback, rule) = policy.holdback();
             println!(
-                "ok: {} — {} files, {} detectors, {} entity types, version {}, streaming hold-back {holdback} bytes (set by {rule})",
+                "ok: {} — {} files, {} detectors, {} entity types, version {}, streaming hold-back at most {holdback} bytes (set by {rule})",
                 dir.display(),
                 policy.file_count(),
                 policy.detector_count(),

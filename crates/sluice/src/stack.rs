@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use sluice_embed::{BertEmbedder, EmbedConfig};
+use sluice_embed::{Backend, EmbedConfig, Embedder};
 use sluice_index::{ChunkIndex, IndexConfig};
 use sluice_policy::{PseudonymKey, Redactor};
 
@@ -24,6 +24,10 @@ pub struct StackArgs {
     /// Threads for the embedding model (default: all cores).
     #[arg(long, env = "SLUICE_EMBED_THREADS")]
     pub embed_threads: Option<usize>,
+    /// Embedding backend: auto (ONNX Runtime when `make models` provisioned it, else candle),
+    /// onnx, or candle. Both compute the same vectors.
+    #[arg(long, env = "SLUICE_EMBED_BACKEND", default_value = "auto")]
+    pub embed_backend: Backend,
 }
 
 impl StackArgs {
@@ -44,13 +48,14 @@ impl StackArgs {
         Ok(Redactor::new(Arc::new(policy), key))
     }
 
-    /// all-MiniLM-L6-v2 from the models folder.
-    pub fn embedder(&self) -> Result<Arc<BertEmbedder>> {
+    /// all-MiniLM-L6-v2 from the models folder, on the backend `sluice_embed::load` picks.
+    pub fn embedder(&self) -> Result<Arc<dyn Embedder>> {
         let cfg = EmbedConfig {
             threads: self.embed_threads,
+            backend: self.embed_backend,
             ..EmbedConfig::default()
         };
-        Ok(Arc::new(BertEmbedder::load_default(&self.models, &cfg)?))
+        Ok(sluice_embed::load_default(&self.models, &cfg)?)
     }
 
     /// The index URI for `data_dir`.
@@ -60,13 +65,16 @@ impl StackArgs {
             .unwrap_or_else(|| data_dir.join("lancedb").display().to_string())
     }
 
-    /// Opens (creating when needed) the chunk index.
-    pub async fn index(&self, data_dir: &Path, dim: usize) -> Result<Arc<ChunkIndex>> {
+    /// Opens (creating when needed) the chunk index for `embedder`'s vectors: an index made
+    /// with another embedding model is refused (it would have to be re-indexed).
+    pub async fn index(&self, data_dir: &Path, embedder: &dyn Embedder) -> Result<Arc<ChunkIndex>> {
         let uri = self.index_uri(data_dir);
         if !uri.contains("://") {
             std::fs::create_dir_all(&uri).with_context(|| format!("creating {uri}"))?;
         }
-        let index = ChunkIndex::open(IndexConfig::new(uri.clone(), dim))
+        let cfg =
+            IndexConfig::new(uri.clone(), embedder.dim()).with_embedding_model(embedder.model_id());
+        let index = ChunkIndex::open(cfg)
             .await
             .with_context(|| format!("opening the index at {uri}"))?;
         Ok(Arc::new(index))

@@ -76,3 +76,41 @@ pub fn manifest() -> Manifest {
     let text = std::fs::read_to_string(repo().join("corpora/MANIFEST.toml")).unwrap();
     toml::from_str(&text).unwrap()
 }
+
+/// Returns fixed chunks of the granted collections, at most `k`: stands for an index filled
+/// under a weaker ingest policy, so the context boundary is what has to catch a value.
+pub struct FixedHits(pub Vec<sluice_index::Hit>);
+
+#[async_trait::async_trait]
+impl sluice_index::Retriever for FixedHits {
+    async fn search(
+        &self,
+        q: &sluice_index::Query,
+    ) -> sluice_index::Result<Vec<sluice_index::Hit>> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|h| q.collections.contains(&h.collection))
+            .take(q.k)
+            .cloned()
+            .collect())
+    }
+}
+
+/// A retrieved chunk of collection `ops` with this path, heading and text.
+pub fn hit(path: &str, heading: &str, text: &str) -> sluice_index::Hit {
+    sluice_index::Hit {
+        chunk_id: "d1:0".into(),
+        doc_id: "d1".into(),
+        collection: "ops".into(),
+        source_path: path.into(),
+        span: 0..text.len() as u64,
+        heading_path: heading.into(),
+        text: text.into(),
+        score: 7.5,
+        similarity: Some(0.9),
+        bm25: Some(7.5),
+        vector_rank: Some(1),
+        fts_rank: Some(1),
+    }
+}

@@ -106,7 +106,7 @@ fn demo_file(paths: &DemoPaths<'_>, hashes: &[String]) -> FileConfig {
             embedding: paths.models.join("all-MiniLM-L6-v2"),
             embed_threads: None,
             llm: unspanned(LlmFile {
-                gguf: Some(paths.models.join("SmolLM2-135M-Instruct.Q4_1.gguf")),
+                gguf: Some(sluice_llm::default_model(paths.models)),
                 upstream: None,
                 echo: None,
                 context_length: None,

@@ -9,6 +9,7 @@ mod bodies;
 mod canary;
 mod documents;
 mod errors;
+mod live_stream;
 mod openai;
 mod ops;
 mod real_model;
