@@ -25,7 +25,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use sluice_policy::{Boundary, Policy, PolicySource, PseudonymKey, Redactor};
+use sluice_policy::{Boundary, Policy, PseudonymKey, Redactor};
+
+// The policy-folder reader and the bench corpus, shared with the tests and the bench.
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::{corpus, sources};
 
 #[derive(serde::Deserialize)]
 struct Case {
@@ -46,31 +51,6 @@ struct Counts {
     tp: usize,
     fp: usize,
     fn_: usize,
-}
-
-fn sources(root: &std::path::Path) -> Vec<PolicySource> {
-    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<PolicySource>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .flatten()
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if p.extension().is_some_and(|x| x == "toml") {
-                let rel = p.strip_prefix(root).expect("under root");
-                out.push(PolicySource {
-                    path: rel.to_string_lossy().replace('\\', "/"),
-                    text: std::fs::read_to_string(&p).expect("read policy file"),
-                });
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out
 }
 
 /// `(gold index, finding index)` pairs: same entity, overlap ≥ half the gold span, largest
@@ -114,56 +94,6 @@ fn row(name: &str, c: Counts, width: usize) {
         "{name:<width$}  {:>5}  {:>5}  {:>5}  {p:>9.3}  {r:>6.3}  {f1:>5.3}",
         c.tp, c.fp, c.fn_
     );
-}
-
-const PROSE: &[&str] = &[
-    "The quarterly business review covered revenue growth in the EMEA region, where the sales team closed 14 new accounts. ",
-    "Engineering reported that the migration to the new billing platform is on track for the end of the third quarter. ",
-    "Action items from the meeting include updating the onboarding checklist and scheduling a follow-up with finance. ",
-    "Customer satisfaction scores improved to 4.6 out of 5 after the support team reduced first-response times by 30 percent. ",
-    "Please review the attached draft of the vendor agreement before Friday; legal has flagged two clauses for discussion. ",
-    "The incident on 14 March was caused by an expired certificate on the load balancer and lasted 47 minutes. ",
-    "Our hiring plan for 2027 includes three backend engineers, one data scientist and a product designer in Berlin. ",
-    "Budget variance for marketing was within 2%, mostly due to the postponed trade show in Madrid. ",
-    "The runbook now documents how to fail over the primary database and who must approve the change. ",
-    "Remember that expense reports above EUR 500 need a second approval from the cost-centre owner. ",
-];
-
-const PLANTED: &[&str] = &[
-    "Contact maria.lopez@northwind-analytics.com for details. ",
-    "Call +49 30 901820 44 if the pager is silent. ",
-    "The card on file is 4539 1488 0343 6467. ",
-    "Refund to DE89 3704 0044 0532 0130 00 was approved. ",
-    "aws_access_key_id = AKIAQYLPMN5HFIQR7XOB ",
-    "export GITHUB_TOKEN=ghp_R2d9xK7mQp4Lw8sT1vYz3bN6cF0hJ5gA2eUi ",
-    "Her SSN is 536-22-8817 per the payroll form. ",
-    "Server 10.24.7.19 answered on port 443. ",
-];
-
-/// The corpus of `benches/redact.rs`: deterministic prose with one planted value per ~2 KB.
-fn corpus(bytes: usize) -> String {
-    let mut out = String::with_capacity(bytes + 4096);
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut since = 0;
-    while out.len() < bytes {
-        let p = PROSE[(next() % PROSE.len() as u64) as usize];
-        out.push_str(p);
-        since += p.len();
-        if since >= 2048 {
-            out.push_str(PLANTED[(next() % PLANTED.len() as u64) as usize]);
-            since = 0;
-        }
-        if next() % 6 == 0 {
-            out.push('\n');
-        }
-    }
-    out
 }
 
 /// CPU seconds this thread has used (Linux `/proc/thread-self/stat`, 100 Hz ticks), so a busy
