@@ -38,6 +38,10 @@ pub(crate) struct Scan {
     /// strictly inside one: a window searched from a different start can find different
     /// matches. Only filled on request.
     pub regions: Vec<(usize, usize)>,
+    /// Every accepted candidate before overlaps were resolved (filled with `regions`): one
+    /// that lost to a candidate the stream cannot decide yet may win in the end, so a
+    /// streaming cut must not fall inside it either.
+    pub candidates: Vec<(usize, usize)>,
 }
 
 impl Policy {
@@ -173,9 +177,15 @@ impl Policy {
             }
         }
 
+        let candidates = if want_regions {
+            raw.iter().map(|c| (c.start, c.end)).collect()
+        } else {
+            Vec::new()
+        };
         Scan {
             found: self.resolve(raw),
             regions,
+            candidates,
         }
     }
 

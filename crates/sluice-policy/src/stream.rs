@@ -164,7 +164,7 @@ impl StreamRedactor {
         let (found, regions) = (scan.found, scan.regions);
         let cut = match limit {
             None => vlen,
-            Some(l) => safe_cut(&view, &found, from, l - self.view_base),
+            Some(l) => safe_cut(&view, scan.candidates, from, l - self.view_base),
         };
         if cut <= from && limit.is_some() {
             return Ok(String::new());
@@ -262,19 +262,29 @@ fn trim_point(
     t
 }
 
-/// The largest cut point in `(from, limit]` that is not strictly inside a finding, or `from`.
+/// The largest cut point in `(from, limit]` that is not strictly inside a candidate, or
+/// `from`. Candidates are taken before overlaps are resolved: a final candidate that lost to
+/// one near the end (a keyword whose next character has not arrived) may win once it does.
 fn safe_cut(
     view: &Normalized<'_>,
-    found: &[crate::detect::Candidate],
+    mut spans: Vec<(usize, usize)>,
     from: usize,
     limit: usize,
 ) -> usize {
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match merged.last_mut() {
+            Some(last) if s < last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
     let mut cut = limit;
     while cut > from {
-        // Findings are sorted and disjoint: at most one contains `cut`.
-        let idx = found.partition_point(|c| c.start < cut);
-        if idx > 0 && found[idx - 1].end > cut {
-            cut = found[idx - 1].start;
+        // Merged spans are disjoint: at most one contains `cut`.
+        let idx = merged.partition_point(|c| c.0 < cut);
+        if idx > 0 && merged[idx - 1].1 > cut {
+            cut = merged[idx - 1].0;
             continue;
         }
         if view.is_cut_point(cut) {

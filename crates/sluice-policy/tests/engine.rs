@@ -340,3 +340,24 @@ proptest! {
         }
     }
 }
+
+/// Found by the proptest: a keyword at the end of a chunk ("Project Bluefin" before its next
+/// character arrives, which may join it to a longer word) won an overlap against a complete
+/// password finding; the cut fell inside the password. Cuts now respect every candidate
+/// before overlaps are resolved.
+#[test]
+fn a_provisional_overlap_winner_does_not_open_a_cut_inside_a_finding() {
+    let r = fixture();
+    let text =
+        "x, \u{200b}password=\u{200b}pwd:Project Bluefin\u{13AA}\u{200b}\u{332}Project Bluefin";
+    let b = Boundary::Context;
+    let batch = r.redact(text, b).text;
+    for (p, _) in text.char_indices().skip(1) {
+        let mut s = r.stream(b);
+        let mut out = s.push(&text[..p]).unwrap();
+        assert!(batch.starts_with(&out), "cut {p}: {out:?} vs {batch:?}");
+        out += &s.push(&text[p..]).unwrap();
+        out += &s.finish().unwrap();
+        assert_eq!(out, batch, "cut {p}");
+    }
+}
