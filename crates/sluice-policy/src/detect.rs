@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use regex_automata::{Anchored, Input, PatternSet};
 
 use crate::encoded::{self, Encoding};
+use crate::names::{self, NameModel};
+use crate::names_build;
 use crate::policy::{Detector, DetectorKind, Policy};
 
 /// A detected span in the view, before actions are applied.
@@ -139,6 +141,18 @@ impl Policy {
             }
         }
 
+        for (d, det) in self.detectors.iter().enumerate() {
+            if let DetectorKind::Names(m) = &det.kind {
+                self.find_names(
+                    d as u32,
+                    m,
+                    view,
+                    want_regions.then_some(&mut regions),
+                    &mut raw,
+                );
+            }
+        }
+
         if decode {
             for m in self.encoded.find_iter(hay) {
                 if want_regions {
@@ -215,6 +229,34 @@ impl Policy {
             if let Some(c) = self.accept(d, view, fs, fe) {
                 raw.push(c);
             }
+        }
+    }
+
+    /// Names (see [`crate::names`]): scored by the detector itself; the allow-list and
+    /// `min_score` apply as to every detector.
+    fn find_names(
+        &self,
+        d: u32,
+        m: &NameModel,
+        view: &str,
+        regions: Option<&mut Vec<(usize, usize)>>,
+        raw: &mut Vec<Candidate>,
+    ) {
+        let det = &self.detectors[d as usize];
+        let mut found = Vec::new();
+        let ctx = names_build::context(det.context.as_ref(), det.context_window);
+        names::find(m, ctx, view, regions, &mut found);
+        for f in found {
+            if f.score < self.min_score || det.allow.contains(&view[f.start..f.end]) {
+                continue;
+            }
+            raw.push(Candidate {
+                start: f.start,
+                end: f.end,
+                det: d,
+                score: f.score,
+                encoding: None,
+            });
         }
     }
 

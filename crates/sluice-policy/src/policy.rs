@@ -17,6 +17,8 @@ use crate::encoded;
 use crate::error::{Diagnostic, PolicyError, line_col};
 use crate::file::{ActionFile, BoundaryFile, DetectorFile, DetectorSpec, RootFile, TestSpec};
 use crate::live::{LivePattern, LiveSet};
+use crate::names::NameModel;
+use crate::names_build::{self, NamesError};
 
 /// The root file's name inside a policy folder.
 pub const ROOT_FILE: &str = "sluice.toml";
@@ -113,6 +115,8 @@ pub(crate) enum DetectorKind {
     Keywords {
         whole_word: bool,
     },
+    /// People's names, scored from name lists and context (see [`crate::names`]).
+    Names(Box<NameModel>),
 }
 
 /// Test cases of one detector file.
@@ -196,6 +200,8 @@ impl Policy {
 #[derive(Default)]
 struct Builder {
     diags: Vec<Diagnostic>,
+    /// Data files (outside the packs) that detectors read: part of the version hash.
+    data_files: BTreeSet<String>,
 }
 
 impl Builder {
@@ -320,7 +326,7 @@ impl Builder {
                 }
                 ids.insert(id.clone(), src.path.clone());
                 entities.insert(spec.entity.get_ref().clone());
-                if let Some(d) = self.detector(src, spec, &category) {
+                if let Some(d) = self.detector(src, spec, &category, sources) {
                     detectors.push(d);
                 }
             }
@@ -378,7 +384,13 @@ impl Builder {
         }
         let mut policy = assemble(detectors, boundaries, min_score)?;
         policy.name = root.name.unwrap_or_else(|| "unnamed".into());
+        let data: Vec<&PolicySource> = sources
+            .iter()
+            .filter(|s| self.data_files.contains(&s.path))
+            .collect();
+        files.extend(data.iter().copied());
         policy.version = version_hash(root_src, &files);
+        files.truncate(files.len() - data.len());
         policy.tests = tests;
         policy.files = files.len();
         Ok(policy)
@@ -441,6 +453,7 @@ impl Builder {
         src: &PolicySource,
         spec: &DetectorSpec,
         category: &str,
+        sources: &[PolicySource],
     ) -> Option<Detector> {
         let id = spec.id.get_ref().as_str();
         let before = self.diags.len();
@@ -653,15 +666,50 @@ impl Builder {
                     max_len,
                 )
             }
+            "names" => {
+                if spec.pattern.is_some() || !spec.keywords.is_empty() {
+                    e(
+                        self,
+                        at,
+                        "`pattern` and `keywords` do not belong to kind = \"names\"".into(),
+                    );
+                }
+                let Some(names) = &spec.names else {
+                    e(self, at, "a names detector needs a `names` table".into());
+                    return None;
+                };
+                match names_build::build(names, sources) {
+                    Ok((model, path)) => {
+                        self.data_files.insert(path);
+                        let max_len = names_build::max_len(&model);
+                        (DetectorKind::Names(Box::new(model)), max_len, max_len)
+                    }
+                    Err(NamesError::Spec(off, m)) => {
+                        e(self, off, m);
+                        return None;
+                    }
+                    Err(NamesError::Lists(path, off, m)) => {
+                        let text = sources
+                            .iter()
+                            .find(|s| s.path == path)
+                            .map_or("", |s| &s.text);
+                        self.err(&path, text, off, Some(id), m);
+                        return None;
+                    }
+                }
+            }
             other => {
                 e(
                     self,
                     spec.kind.as_ref().map_or(at, |k| k.span().start),
-                    format!("unknown kind `{other}` (expected regex or keywords)"),
+                    format!("unknown kind `{other}` (expected regex, keywords or names)"),
                 );
                 return None;
             }
         };
+        if spec.names.is_some() && kind_name != "names" {
+            e(self, at, "`names` belongs to kind = \"names\"".into());
+        }
         if self.diags.len() != before {
             return None;
         }
@@ -764,6 +812,9 @@ fn assemble(
                     keyword_dets.push(i);
                 }
                 bump(d.max_len + 1, &d.id);
+            }
+            DetectorKind::Names(_) => {
+                bump(d.max_len + names_build::look_around() + ctx + 1, &d.id);
             }
         }
     }
@@ -890,6 +941,9 @@ fn live_patterns(detectors: &[Detector]) -> Vec<LivePattern> {
                 pattern: keyword_pattern(k),
                 context_reach,
             })),
+            DetectorKind::Names(ref m) => {
+                out.extend(names_build::live_patterns(m, context_reach));
+            }
         }
     }
     out.extend(encoded::PATTERNS.iter().map(|p| LivePattern {

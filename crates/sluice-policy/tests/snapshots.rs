@@ -17,6 +17,7 @@ Hidden: p\u{200B}aul@example.org, Tel. ０３０ ９０１８２０４４.
 ";
 
 const VALUES: &[&str] = &[
+    "Jane Roe",
     "jane.roe@northwind-analytics.com",
     "7946 0958",
     "DE89 3704 0044 0532 0130 00",
