@@ -217,13 +217,13 @@ impl BertEmbedder {
         let tensors = candle_core::safetensors::load(&weights_path, &device).map_err(|source| {
             EmbedError::Weights {
                 path: weights_path.clone(),
-                source,
+                source: Box::new(source),
             }
         })?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
         let model = BertModel::load(vb, &bert_config).map_err(|source| EmbedError::Weights {
             path: weights_path.clone(),
-            source,
+            source: Box::new(source),
         })?;
 
         let pool = match config.threads {
@@ -233,7 +233,10 @@ impl BertEmbedder {
                     .num_threads(threads.max(1))
                     .thread_name(|i| format!("sluice-embed-{i}"))
                     .build()
-                    .map_err(|source| EmbedError::ThreadPool { threads, source })?,
+                    .map_err(|source| EmbedError::ThreadPool {
+                        threads,
+                        source: Box::new(source),
+                    })?,
             ),
         };
 
@@ -271,7 +274,17 @@ impl BertEmbedder {
         let encoded = text::encode(&self.tokenizer, batch)?;
         let tokenized = Instant::now();
         t.tokenize += tokenized - start;
+        self.forward_and_pool(encoded, tokenized, t)
+            .map_err(|e| EmbedError::Inference(Box::new(e)))
+    }
 
+    /// The candle part of a batch: tensors, forward pass, mean pooling, normalisation.
+    fn forward_and_pool(
+        &self,
+        encoded: Encoded,
+        tokenized: Instant,
+        t: &mut Timings,
+    ) -> candle_core::Result<Vec<Vec<f32>>> {
         t.padded_tokens += encoded.rows * encoded.cols;
         t.real_tokens += encoded.real_tokens();
         let Encoded {

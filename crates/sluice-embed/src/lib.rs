@@ -25,7 +25,6 @@
 
 mod backend;
 mod bert;
-mod error;
 mod onnx;
 mod text;
 
@@ -33,23 +32,9 @@ use std::path::PathBuf;
 
 pub use backend::{Backend, load, load_default};
 pub use bert::{BertEmbedder, DeviceChoice, EmbedConfig, Timings};
-pub use error::EmbedError;
+// The port this crate implements, re-exported so callers of the engine need one import.
 pub use onnx::{OrtEmbedder, OrtFiles};
-
-/// Turns texts into fixed-size vectors. Implementations are shared across threads.
-pub trait Embedder: Send + Sync {
-    /// The length of every vector [`Embedder::embed`] returns.
-    fn dim(&self) -> usize;
-
-    /// A stable name of the model, stored beside vectors so an index knows what made them.
-    /// Implementations that compute the same vectors (the candle and ONNX backends of
-    /// all-MiniLM-L6-v2) share it; a model whose vectors differ must have its own.
-    fn model_id(&self) -> &str;
-
-    /// One vector per text, in input order. An empty list gives an empty list; an empty
-    /// string gives a valid vector; over-long texts are truncated, never rejected.
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
-}
+pub use sluice_ports::{EmbedError, Embedder};
 
 /// The folder holding the provisioned models: `$SLUICE_MODELS` if set and not empty,
 /// else `models` relative to the current directory (where `make models` puts them).

@@ -349,13 +349,13 @@ impl OrtEmbedder {
             (
                 "input_ids".into(),
                 id_tensor(self.id_type, shape, &ids)
-                    .map_err(EmbedError::OnnxInference)?
+                    .map_err(ort_failed)?
                     .into(),
             ),
             (
                 "attention_mask".into(),
                 id_tensor(self.id_type, shape, &mask)
-                    .map_err(EmbedError::OnnxInference)?
+                    .map_err(ort_failed)?
                     .into(),
             ),
         ];
@@ -363,7 +363,7 @@ impl OrtEmbedder {
             inputs.push((
                 "token_type_ids".into(),
                 id_tensor(self.id_type, shape, &type_ids)
-                    .map_err(EmbedError::OnnxInference)?
+                    .map_err(ort_failed)?
                     .into(),
             ));
         }
@@ -371,28 +371,30 @@ impl OrtEmbedder {
         t.tensors += built - tokenized;
 
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let outputs = session.run(inputs).map_err(EmbedError::OnnxInference)?;
+        let outputs = session.run(inputs).map_err(ort_failed)?;
         let forwarded = Instant::now();
         t.forward += forwarded - built;
 
         let hidden = outputs
             .get(self.output.as_str())
             .ok_or_else(|| {
-                EmbedError::OnnxInference(ort::Error::new(format!(
+                EmbedError::OnnxInference(Box::new(ort::Error::new(format!(
                     "the run returned no `{}`",
                     self.output
-                )))
+                ))))
             })?
             .try_extract_tensor::<f32>()
-            .map_err(EmbedError::OnnxInference)?;
+            .map_err(ort_failed)?;
         let (out_shape, values) = hidden;
         let dims: Vec<i64> = out_shape.iter().copied().collect();
         let dim = match dims.as_slice() {
             [r, c, d] if *r == rows as i64 && *c == cols as i64 && *d > 0 => *d as usize,
             _ => {
-                return Err(EmbedError::OnnxInference(ort::Error::new(format!(
-                    "`{}` has shape {dims:?}, expected [{rows}, {cols}, hidden]",
-                    self.output
+                return Err(EmbedError::OnnxInference(Box::new(ort::Error::new(
+                    format!(
+                        "`{}` has shape {dims:?}, expected [{rows}, {cols}, hidden]",
+                        self.output
+                    ),
                 ))));
             }
         };
@@ -414,6 +416,11 @@ impl Embedder for OrtEmbedder {
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         self.embed_timed(texts).map(|(v, _)| v)
     }
+}
+
+/// ONNX Runtime's error as the port's (it cannot be a `From`: both types are foreign here).
+fn ort_failed(e: ort::Error) -> EmbedError {
+    EmbedError::OnnxInference(Box::new(e))
 }
 
 #[cfg(test)]

@@ -15,13 +15,13 @@ use lancedb::table::{CompactionOptions, OptimizeAction, OptimizeOptions};
 use lancedb::{Connection, DistanceType, Table};
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::error::{IndexError, Result};
 use crate::schema::{self, Columns, col};
 use crate::search;
-use crate::types::{
+use crate::{
     ChunkInput, ChunkStore, CollectionStats, DocumentMeta, Hit, Query, Retriever, StoredDocument,
     UpsertOutcome,
 };
+use crate::{IndexError, Result};
 
 /// Default row count from which an IVF_HNSW_SQ vector index is built.
 pub const DEFAULT_VECTOR_INDEX_MIN_ROWS: usize = 10_000;

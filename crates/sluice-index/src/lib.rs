@@ -35,22 +35,19 @@
 //! ```
 #![deny(missing_docs)]
 
-mod error;
 mod index;
 mod scan;
 pub mod schema;
 mod search;
-mod types;
 
-pub use error::{IndexError, Result};
 pub use index::{
     ChunkIndex, DEFAULT_ANN_EF, DEFAULT_REFRESH_MIN_UNINDEXED_ROWS, DEFAULT_VECTOR_INDEX_MIN_ROWS,
     EMBEDDING_MODEL_KEY, IndexConfig, IndexStatus,
 };
 pub use scan::scan_files_for;
-pub use search::cosine;
-pub use types::{
+// The port this crate implements, re-exported so callers of the engine need one import.
+pub use sluice_ports::{
     ChunkInput, ChunkStore, CollectionName, CollectionStats, DEFAULT_K, DEFAULT_SCORE_FLOOR,
-    DocumentMeta, Hit, InvalidCollectionName, Query, RRF_K, Retriever, SearchMode, StoredDocument,
-    UpsertOutcome,
+    DocumentMeta, Hit, IndexError, InvalidCollectionName, Query, RRF_K, Result, Retriever,
+    SearchMode, StoredDocument, UpsertOutcome, cosine,
 };

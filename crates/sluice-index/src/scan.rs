@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{IndexError, Result};
+use crate::{IndexError, Result};
 
 /// Whether `needle` occurs, byte for byte, in any file under `dir` (recursively): data
 /// files, deletion files, manifests, index files, and files of unfinished transactions.

@@ -9,8 +9,8 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use crate::error::{IndexError, Result};
-use crate::types::{ChunkInput, DocumentMeta};
+use crate::{ChunkInput, DocumentMeta};
+use crate::{IndexError, Result};
 
 /// Column names, in table order.
 pub mod col {
@@ -197,7 +197,8 @@ pub(crate) fn build_batch(
     let dim_i32 = i32::try_from(dim)
         .map_err(|_| IndexError::InvalidInput(format!("vector dimension {dim} is too large")))?;
     let vectors =
-        FixedSizeListArray::try_new(item, dim_i32, Arc::new(Float32Array::from(values)), None)?;
+        FixedSizeListArray::try_new(item, dim_i32, Arc::new(Float32Array::from(values)), None)
+            .map_err(arrow)?;
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(chunk_ids)),
         Arc::new(StringArray::from(doc_ids)),
@@ -213,7 +214,7 @@ pub(crate) fn build_batch(
         Arc::new(Int64Array::from(times)),
         Arc::new(StringArray::from(policies)),
     ];
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    RecordBatch::try_new(schema.clone(), columns).map_err(arrow)
 }
 
 /// Typed access to the columns of a result batch.
@@ -262,4 +263,9 @@ impl<'a> Columns<'a> {
                 })?;
         Ok(values.values().to_vec())
     }
+}
+
+/// Arrow's error as the port's (it cannot be a `From`: both types are foreign here).
+fn arrow(e: arrow_schema::ArrowError) -> IndexError {
+    IndexError::Arrow(Box::new(e))
 }

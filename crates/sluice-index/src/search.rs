@@ -15,10 +15,10 @@ use lancedb::index::scalar::FullTextSearchQuery;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use lancedb::{DistanceType, Table};
 
-use crate::error::{IndexError, Result};
 use crate::index::{ChunkIndex, lance_err, sql_in};
 use crate::schema::{self, Columns, HIT_COLUMNS, col};
-use crate::types::{Hit, Query, RRF_K, SearchMode};
+use crate::{Hit, Query, RRF_K, SearchMode, cosine};
+use crate::{IndexError, Result};
 
 /// Candidates fetched per leg: enough for RRF to reorder the top `k`.
 fn candidates(k: usize) -> usize {
@@ -176,21 +176,6 @@ fn best_rank(h: &Hit) -> usize {
     h.vector_rank
         .unwrap_or(usize::MAX)
         .min(h.fts_rank.unwrap_or(usize::MAX))
-}
-
-/// Cosine similarity (0 when either vector has no length).
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
-    for (x, y) in a.iter().zip(b) {
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na.sqrt() * nb.sqrt())
-    }
 }
 
 async fn vector_leg(

@@ -35,7 +35,6 @@
 
 mod defaults;
 mod echo;
-mod error;
 mod gguf;
 mod local;
 mod openai;
@@ -44,22 +43,20 @@ mod queue;
 mod requant;
 mod sse;
 mod stops;
-mod types;
 
 pub use defaults::{
     QUALITY_MIN_CORES, QUALITY_MIN_MEMORY, QUALITY_MODEL, SMALL_MODEL, SMALL_MODEL_Q8_0,
     default_model,
 };
 pub use echo::EchoGenerator;
-pub use error::LlmError;
 pub use local::{DEFAULT_MAX_CONTEXT, LocalModelConfig, MistralRsGenerator};
 pub use openai::{ApiKey, OpenAiGenerator, UpstreamConfig};
 pub use queue::QueuedGenerator;
 pub use requant::{RequantReport, needs_requantize, requantize};
-pub use stops::StopFilter;
-pub use types::{
-    ChatMessage, ChatRequest, FinishReason, GenEvent, GenStream, GenerationParams, Generator, Role,
-    Usage, estimate_tokens,
+// The port this crate implements, re-exported so callers of an engine need one import.
+pub use sluice_ports::{
+    ChatMessage, ChatRequest, FinishReason, GenEvent, GenStream, GenerationParams, Generator,
+    LlmError, Role, StopFilter, Usage, estimate_tokens,
 };
 
 /// The GGUF architectures [`MistralRsGenerator`] accepts (`general.architecture`).

@@ -7,68 +7,11 @@ use std::collections::{HashSet, VecDeque};
 
 use futures::StreamExt;
 
-use crate::{FinishReason, GenEvent, GenStream, LlmError, Usage};
+use crate::{FinishReason, GenEvent, GenStream, LlmError, StopFilter, Usage};
 
 /// After a stop string, how many more events to read while waiting for the backend's
 /// own `Done` (and its usage) before dropping the stream, which cancels the generation.
 const DRAIN_EVENTS: usize = 16;
-
-/// Finds stop strings in text that arrives in pieces. Used by the backends on raw output
-/// and by the answer path on *redacted* output (where the caller's stop strings belong: a
-/// stop applied before redaction could cut a value in two).
-#[derive(Debug)]
-pub struct StopFilter {
-    stops: Vec<String>,
-    pending: String,
-}
-
-impl StopFilter {
-    /// A filter for `stops` (empty strings are ignored).
-    pub fn new(stops: Vec<String>) -> Self {
-        Self {
-            stops: stops.into_iter().filter(|s| !s.is_empty()).collect(),
-            pending: String::new(),
-        }
-    }
-
-    /// Adds a piece; returns the text now safe to emit and whether a stop string was found
-    /// (after which nothing more must be emitted).
-    pub fn push(&mut self, piece: &str) -> (String, bool) {
-        self.pending.push_str(piece);
-        if let Some(pos) = self
-            .stops
-            .iter()
-            .filter_map(|s| self.pending.find(s.as_str()))
-            .min()
-        {
-            let out = self.pending[..pos].to_string();
-            self.pending.clear();
-            return (out, true);
-        }
-        // Hold back the longest tail that is a proper prefix of some stop string.
-        let len = self.pending.len();
-        let hold = (1..len.min(self.max_stop_len()) + 1)
-            .rev()
-            .filter(|k| *k <= len && self.pending.is_char_boundary(len - k))
-            .find(|k| {
-                self.stops
-                    .iter()
-                    .any(|s| s.starts_with(&self.pending[len - k..]))
-            })
-            .unwrap_or(0);
-        let tail = self.pending.split_off(len - hold);
-        (std::mem::replace(&mut self.pending, tail), false)
-    }
-
-    /// The held-back text, at the end of the stream.
-    pub fn finish(&mut self) -> String {
-        std::mem::take(&mut self.pending)
-    }
-
-    fn max_stop_len(&self) -> usize {
-        self.stops.iter().map(String::len).max().unwrap_or(0)
-    }
-}
 
 /// Stop strings a local model's raw output gets besides the caller's: the start of an echo
 /// of the answer path's prompt template. Small models, when done answering, often replay
@@ -133,7 +76,7 @@ pub(crate) fn apply_stops(
     repeats: bool,
 ) -> GenStream {
     let filter = StopFilter::new(stops);
-    if filter.stops.is_empty() && !repeats {
+    if filter.is_empty() && !repeats {
         return inner;
     }
     let state = State {

@@ -22,13 +22,13 @@ use std::time::Instant;
 
 use futures::{Stream, StreamExt};
 use serde::Serialize;
-use sluice_embed::Embedder;
-use sluice_index::{Retriever, SearchMode};
-use sluice_llm::{
+use sluice_policy::{Boundary, Finding, Redactor};
+use sluice_ports::Embedder;
+use sluice_ports::{
     ChatMessage, ChatRequest, FinishReason, GenEvent, GenerationParams, Generator, Role,
     StopFilter, Usage,
 };
-use sluice_policy::{Boundary, Finding, Redactor};
+use sluice_ports::{Retriever, SearchMode};
 
 use crate::error::AnswerError;
 use crate::passages::Passage;
@@ -76,7 +76,7 @@ impl Default for AnswerSettings {
             max_question_bytes: 16 * 1024,
             k: 4,
             mode: SearchMode::Hybrid,
-            score_floor: Some(sluice_index::DEFAULT_SCORE_FLOOR),
+            score_floor: Some(sluice_ports::DEFAULT_SCORE_FLOOR),
             params: GenerationParams {
                 max_tokens: 256,
                 temperature: 0.0,

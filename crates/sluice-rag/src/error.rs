@@ -45,10 +45,10 @@ pub enum IngestError {
     },
     /// The embedding model failed.
     #[error("embedding failed: {0}")]
-    Embed(#[from] sluice_embed::EmbedError),
+    Embed(#[from] sluice_ports::EmbedError),
     /// The index rejected the write.
     #[error("index: {0}")]
-    Index(#[from] sluice_index::IndexError),
+    Index(#[from] sluice_ports::IndexError),
     /// A worker task died (a bug).
     #[error("internal error: {0}")]
     Internal(String),
@@ -95,13 +95,13 @@ pub enum AnswerError {
     },
     /// Embedding the question failed.
     #[error("embedding failed: {0}")]
-    Embed(#[from] sluice_embed::EmbedError),
+    Embed(#[from] sluice_ports::EmbedError),
     /// Retrieval failed.
     #[error("retrieval failed: {0}")]
-    Retrieval(#[from] sluice_index::IndexError),
+    Retrieval(#[from] sluice_ports::IndexError),
     /// The model failed or is busy.
     #[error(transparent)]
-    Llm(#[from] sluice_llm::LlmError),
+    Llm(#[from] sluice_ports::LlmError),
     /// A worker task died (a bug).
     #[error("internal error: {0}")]
     Internal(String),
@@ -118,7 +118,7 @@ impl AnswerError {
             Self::ContextOverflow { .. } => "context_overflow",
             Self::Embed(_) => "embed_failed",
             Self::Retrieval(_) => "retrieval_failed",
-            Self::Llm(sluice_llm::LlmError::Busy { .. }) => "model_busy",
+            Self::Llm(sluice_ports::LlmError::Busy { .. }) => "model_busy",
             Self::Llm(_) => "model_failed",
             Self::Internal(_) => "internal",
         }

@@ -16,10 +16,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sluice_embed::Embedder;
-use sluice_index::{ChunkInput, ChunkStore, DocumentMeta, UpsertOutcome};
 use sluice_ingest::{ChunkConfig, Format};
 use sluice_policy::{Boundary, Finding, Redactor};
+use sluice_ports::Embedder;
+use sluice_ports::{ChunkInput, ChunkStore, DocumentMeta, UpsertOutcome};
 
 use crate::error::IngestError;
 

@@ -181,7 +181,7 @@ pub(crate) async fn select(
             .into_iter()
             .zip(vectors)
             .map(|(c, v)| {
-                let s = 0.5 * (c.lexical / top) + 0.5 * sluice_index::cosine(question_vec, &v);
+                let s = 0.5 * (c.lexical / top) + 0.5 * sluice_ports::cosine(question_vec, &v);
                 (c, s)
             })
             .collect()

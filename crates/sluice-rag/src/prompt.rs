@@ -5,7 +5,7 @@
 //! document (a literal `</source` in a chunk is defused). This lowers the risk; it does not
 //! remove it — which is why the response boundary runs on every answer regardless.
 
-use sluice_llm::ChatMessage;
+use sluice_ports::ChatMessage;
 
 use crate::search::SearchHit;
 

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use sluice_embed::Embedder;
-use sluice_index::{Hit, Query, Retriever, SearchMode};
 use sluice_policy::{Boundary, Finding, Redactor};
+use sluice_ports::Embedder;
+use sluice_ports::{Hit, Query, Retriever, SearchMode};
 
 use crate::error::AnswerError;
 use crate::screen::Screen;
@@ -124,7 +124,7 @@ impl Searcher {
             .iter()
             .map(|t| screen.text(t, Boundary::Prompt))
             .collect::<Result<Vec<_>, _>>()?;
-        let tokens = texts.iter().map(|t| sluice_llm::estimate_tokens(t)).sum();
+        let tokens = texts.iter().map(|t| sluice_ports::estimate_tokens(t)).sum();
         let mut vectors = Vec::with_capacity(texts.len());
         for batch in texts.chunks(EMBED_BATCH) {
             vectors.extend(self.embed_batch(batch.to_vec()).await?);

@@ -15,6 +15,7 @@ use sluice_llm::{
 };
 use sluice_policy::Boundary;
 use sluice_rag::{AnswerError, AnswerSettings, Answerer, AskRequest, SearchRequest, discover};
+use sluice_testkit::{FixedHits, hit};
 
 /// A model that says a fixed text in 2-byte pieces and honours stop strings on its raw
 /// output, as mistral.rs and OpenAI servers do. Records the stops it was given.

@@ -8,83 +8,17 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use common::*;
 use futures::StreamExt;
 use sluice_index::{Hit, Retriever};
-use sluice_llm::{
-    ChatRequest, EchoGenerator, FinishReason, GenEvent, GenStream, Generator, LlmError,
-    LocalModelConfig, MistralRsGenerator, Usage,
-};
+use sluice_llm::{EchoGenerator, Generator, LocalModelConfig, MistralRsGenerator};
 use sluice_rag::{
     AnswerError, AnswerEvent, AnswerSettings, Answerer, AskRequest, IngestOptions,
     NO_CONTEXT_ANSWER, discover,
 };
+use sluice_testkit::{Counting, FixedHits, Spelling, hit};
 use tokio::sync::OnceCell;
-
-/// Counts calls, then delegates.
-struct Counting {
-    inner: Arc<dyn Generator>,
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl Generator for Counting {
-    fn model_id(&self) -> &str {
-        self.inner.model_id()
-    }
-    fn context_length(&self) -> usize {
-        self.inner.context_length()
-    }
-    fn count_tokens(&self, text: &str) -> usize {
-        self.inner.count_tokens(text)
-    }
-    async fn generate(&self, req: ChatRequest) -> Result<GenStream, LlmError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.generate(req).await
-    }
-}
-
-/// Emits a fixed text in pieces of 1..=3 bytes (a model reproducing a value token by token).
-struct Spelling(String);
-
-#[async_trait]
-impl Generator for Spelling {
-    fn model_id(&self) -> &str {
-        "spelling"
-    }
-    fn context_length(&self) -> usize {
-        100_000
-    }
-    fn count_tokens(&self, text: &str) -> usize {
-        text.len() / 4 + 1
-    }
-    async fn generate(&self, _: ChatRequest) -> Result<GenStream, LlmError> {
-        let mut pieces = Vec::new();
-        let mut rest = self.0.as_str();
-        let mut n = 1;
-        while !rest.is_empty() {
-            let mut cut = n.min(rest.len());
-            while !rest.is_char_boundary(cut) {
-                cut += 1;
-            }
-            pieces.push(Ok(GenEvent::Delta(rest[..cut].to_owned())));
-            rest = &rest[cut..];
-            n = n % 3 + 1;
-        }
-        let len = pieces.len();
-        pieces.push(Ok(GenEvent::Done {
-            finish_reason: FinishReason::Stop,
-            usage: Usage {
-                prompt_tokens: 1,
-                completion_tokens: len,
-            },
-        }));
-        Ok(Box::pin(futures::stream::iter(pieces)))
-    }
-}
 
 fn hit_text(text: &str) -> Hit {
     let mut h = hit("ops/keys.md", "Keys", text);
@@ -185,10 +119,7 @@ async fn corpora_index() -> (tempfile::TempDir, Arc<sluice_index::ChunkIndex>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_model_cites_the_right_document_and_off_topic_skips_the_model() {
     let (_tmp, idx) = corpora_index().await;
-    let model = Arc::new(Counting {
-        inner: smollm().await,
-        calls: AtomicUsize::new(0),
-    });
+    let model = Arc::new(Counting::new(smollm().await));
     let a = answerer(idx, model.clone());
 
     let (text, sources, summary) = collect(
@@ -206,7 +137,7 @@ async fn real_model_cites_the_right_document_and_off_topic_skips_the_model() {
         sources.iter().any(|s| s == "runbooks/database-failover.md"),
         "sources: {sources:?}"
     );
-    assert_eq!(model.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(model.calls(), 1);
 
     let (text, sources, summary) = collect(
         &a,
@@ -219,11 +150,7 @@ async fn real_model_cites_the_right_document_and_off_topic_skips_the_model() {
     .unwrap();
     assert_eq!(text, NO_CONTEXT_ANSWER);
     assert!(sources.is_empty() && !summary.model_called);
-    assert_eq!(
-        model.calls.load(Ordering::SeqCst),
-        1,
-        "no model call for off-topic"
-    );
+    assert_eq!(model.calls(), 1, "no model call for off-topic");
 
     // Not granted: the same good question finds nothing.
     let (text, _, _) = collect(

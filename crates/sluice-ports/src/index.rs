@@ -1,12 +1,12 @@
-//! The data types of the index's public API and the two traits the server wires:
-//! [`ChunkStore`] (writes) and [`Retriever`] (reads).
+//! The chunk index's port: the two traits an index engine implements, [`ChunkStore`]
+//! (writes) and [`Retriever`] (reads), and the values that cross them.
 
 use std::ops::Range;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::index_error::Result;
 
 /// Default cosine-similarity floor, see [`Query::score_floor`].
 ///
@@ -302,4 +302,19 @@ pub trait ChunkStore: Send + Sync {
 
     /// Collections with their document and chunk counts, sorted by name.
     async fn list_collections(&self) -> Result<Vec<CollectionStats>>;
+}
+
+/// Cosine similarity (0 when either vector has no length).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na.sqrt() * nb.sqrt())
+    }
 }

@@ -1,4 +1,4 @@
-//! The one error type of this crate. Messages are safe to show to a client: they never
+//! What a chat model reports (sluice-llm holds the backends). Messages are safe to show to a client: they never
 //! contain prompt text, generated text or an API key.
 
 use std::path::PathBuf;

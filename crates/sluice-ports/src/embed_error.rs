@@ -1,4 +1,4 @@
-//! The one error type of this crate.
+//! What an embedder reports: loading a model (engine set-up, in sluice-embed) or embedding text.
 
 use std::path::PathBuf;
 
@@ -71,7 +71,7 @@ pub enum EmbedError {
         path: PathBuf,
         /// The tokenizers library's error.
         #[source]
-        source: tokenizers::Error,
+        source: crate::BoxError,
     },
 
     /// The weights could not be loaded into the network (a truncated or foreign safetensors file).
@@ -84,16 +84,16 @@ pub enum EmbedError {
         path: PathBuf,
         /// candle's error.
         #[source]
-        source: candle_core::Error,
+        source: crate::BoxError,
     },
 
     /// Tokenising input text failed.
     #[error("tokenising the input failed: {0}")]
-    Tokenize(#[source] tokenizers::Error),
+    Tokenize(#[source] crate::BoxError),
 
     /// The forward pass or pooling failed (a bug or an out-of-memory condition, not bad input).
     #[error("embedding inference failed: {0}")]
-    Inference(#[from] candle_core::Error),
+    Inference(#[source] crate::BoxError),
 
     /// The requested compute device is not available in this build or on this host.
     #[error("device unavailable: {0}")]
@@ -152,7 +152,7 @@ pub enum EmbedError {
 
     /// ONNX Runtime failed while running the model (a bug or an out-of-memory condition, not bad input).
     #[error("embedding inference failed (ONNX Runtime): {0}")]
-    OnnxInference(#[source] ort::Error),
+    OnnxInference(#[source] crate::BoxError),
 
     /// The dedicated thread pool could not be started.
     #[error("cannot start {threads} embedding threads: {source}")]
@@ -161,6 +161,6 @@ pub enum EmbedError {
         threads: usize,
         /// rayon's error.
         #[source]
-        source: rayon::ThreadPoolBuildError,
+        source: crate::BoxError,
     },
 }

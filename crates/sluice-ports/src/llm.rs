@@ -1,13 +1,13 @@
 //! The request, response and trait types every backend shares: what a caller sends
 //! ([`ChatRequest`]), what comes back ([`GenEvent`]s on a [`GenStream`]), and the
-//! [`Generator`] trait that the local, upstream and test backends implement.
+//! [`Generator`] trait that the local, upstream and test backends implement (sluice-llm).
 
 use std::pin::Pin;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::LlmError;
+use crate::llm_error::LlmError;
 
 /// Who wrote a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

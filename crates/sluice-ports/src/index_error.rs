@@ -1,4 +1,4 @@
-//! The one error type of this crate.
+//! What the chunk index reports (sluice-index is its engine).
 //!
 //! No variant carries chunk text: messages name URIs, document ids, column names and
 //! counts only, so an error can be logged without leaking document content.
@@ -15,7 +15,7 @@ pub enum IndexError {
         op: &'static str,
         /// The underlying LanceDB error.
         #[source]
-        source: Box<lancedb::Error>,
+        source: crate::BoxError,
     },
 
     /// The existing table's schema does not match what this crate writes (for example a
@@ -31,7 +31,7 @@ pub enum IndexError {
     },
 
     /// The table's vectors were made by another embedding model than the configured one
-    /// ([`crate::IndexConfig::embedding_model`]); their similarities would be meaningless.
+    /// (sluice-index's `IndexConfig::embedding_model`); their similarities would be meaningless.
     #[error(
         "LanceDB at URI {uri}: table {table} holds vectors of embedding model {stored}, \
          but this run embeds with {configured}: re-index (delete the index, e.g. the \
@@ -91,9 +91,9 @@ pub enum IndexError {
 
     /// Building an Arrow batch failed (a bug in this crate, or inconsistent lengths).
     #[error("building an Arrow batch: {0}")]
-    Arrow(#[from] arrow_schema::ArrowError),
+    Arrow(#[source] crate::BoxError),
 
-    /// Reading the table's files for [`crate::scan_files_for`] failed.
+    /// Reading the table's files for sluice-index's `scan_files_for` failed.
     #[error("scanning {path}: {source}")]
     Io {
         /// The file or directory being read.
