@@ -208,7 +208,31 @@ fn palette(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
 }
 
-/// Fact recall (y) against p50 total latency (x), one labelled point per setting.
+/// Chart size in pixels; the legend gets [`LEGEND_ROW`] more per entry below the plot.
+const CHART: (u32, u32) = (720, 420);
+const LEGEND_ROW: u32 = 18;
+
+/// Draws the legend under the plot rather than inside it: inside, any corner can sit on
+/// a data point (the SmolLM2 points of the corpora run were hidden under it).
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[(String, RGBColor)],
+) -> Result<(), Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    for (i, (label, color)) in entries.iter().enumerate() {
+        let y = (i as u32 * LEGEND_ROW + LEGEND_ROW / 2) as i32;
+        area.draw(
+            &(EmptyElement::at((72, y))
+                + Circle::new((0, 0), 4, color.filled())
+                + Text::new(label.clone(), (10, -6), ("sans-serif", 12).into_font())),
+        )?;
+    }
+    Ok(())
+}
+
+/// Fact recall (y) against p50 total latency (x), one numbered point per setting.
 fn scatter_svg(results: &[SettingResult]) -> Result<String, Box<dyn Error>> {
     let points: Vec<(f64, f64, String)> = results
         .iter()
@@ -220,11 +244,18 @@ fn scatter_svg(results: &[SettingResult]) -> Result<String, Box<dyn Error>> {
         .collect();
     let x_max = points.iter().map(|p| p.0).fold(0.0_f64, f64::max);
     let x_max = if x_max > 0.0 { x_max * 1.25 } else { 1000.0 };
+    let legend: Vec<(String, RGBColor)> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (format!("{}  {}", i + 1, p.2), palette(i)))
+        .collect();
+    let height = CHART.1 + LEGEND_ROW * legend.len() as u32;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (CHART.0, height)).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+        let (plot, below) = root.split_vertically(CHART.1);
+        let mut chart = ChartBuilder::on(&plot)
             .caption("Fact recall vs p50 total latency", ("sans-serif", 18))
             .margin(16)
             .x_label_area_size(40)
@@ -240,26 +271,18 @@ fn scatter_svg(results: &[SettingResult]) -> Result<String, Box<dyn Error>> {
             .draw()?;
         // Points carry a number; the legend maps numbers to settings (labels beside close
         // points would overlap).
-        for (i, (x, y, label)) in points.iter().enumerate() {
-            let color = palette(i);
-            let number = (i + 1).to_string();
-            chart
-                .draw_series(std::iter::once(
-                    EmptyElement::at((*x, *y))
-                        + Circle::new((0, 0), 5, color.filled())
-                        + Text::new(number.clone(), (7, -16), ("sans-serif", 12).into_font()),
-                ))?
-                .label(format!("{number}  {label}"))
-                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+        for (i, (x, y, _)) in points.iter().enumerate() {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((*x, *y))
+                    + Circle::new((0, 0), 5, palette(i).filled())
+                    + Text::new(
+                        (i + 1).to_string(),
+                        (7, -16),
+                        ("sans-serif", 12).into_font(),
+                    ),
+            ))?;
         }
-        if !points.is_empty() {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()?;
-        }
+        draw_legend(&below, &legend)?;
         root.present()?;
     }
     Ok(svg)
@@ -272,11 +295,18 @@ fn recall_svg(curves: &[(String, Vec<(usize, f64)>)]) -> Result<String, Box<dyn 
         .flat_map(|(_, p)| p.iter().map(|p| p.0))
         .max()
         .unwrap_or(1);
+    let legend: Vec<(String, RGBColor)> = curves
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _))| (label.clone(), palette(i)))
+        .collect();
+    let height = CHART.1 + LEGEND_ROW * legend.len() as u32;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (CHART.0, height)).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+        let (plot, below) = root.split_vertically(CHART.1);
+        let mut chart = ChartBuilder::on(&plot)
             .caption("Retrieval recall@k", ("sans-serif", 18))
             .margin(16)
             .x_label_area_size(40)
@@ -290,13 +320,10 @@ fn recall_svg(curves: &[(String, Vec<(usize, f64)>)]) -> Result<String, Box<dyn 
             .x_label_formatter(&|v| format!("{v:.0}"))
             .light_line_style(RGBColor(242, 244, 247))
             .draw()?;
-        for (i, (label, pts)) in curves.iter().enumerate() {
+        for (i, (_, pts)) in curves.iter().enumerate() {
             let color = palette(i);
             let data: Vec<(f64, f64)> = pts.iter().map(|&(k, r)| (k as f64, r)).collect();
-            chart
-                .draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))?
-                .label(label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+            chart.draw_series(LineSeries::new(data.clone(), color.stroke_width(2)))?;
             chart.draw_series(PointSeries::of_element(
                 data,
                 4,
@@ -304,12 +331,7 @@ fn recall_svg(curves: &[(String, Vec<(usize, f64)>)]) -> Result<String, Box<dyn 
                 &|c, s, st| EmptyElement::at(c) + Circle::new((0, 0), s, st),
             ))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
+        draw_legend(&below, &legend)?;
         root.present()?;
     }
     Ok(svg)

@@ -107,3 +107,24 @@ fn json_round_trips() {
     );
     assert_eq!(parse_json(&json).expect("parse"), results);
 }
+
+/// The legend used to sit inside the scatter plot, over the points of slow, weak models;
+/// each entry must now be drawn below the 420-pixel plot.
+#[test]
+fn legend_sits_below_the_plot() {
+    let html = render_html(&results());
+    let scatter = &html[html.find("<svg").expect("svg")..];
+    let scatter = &scatter[..scatter.find("</svg>").expect("end")];
+    let mut seen = 0;
+    for text in scatter.split("<text").skip(1) {
+        let body = &text[text.find('>').expect("tag") + 1..text.find("</text>").expect("end")];
+        if !body.contains("· k=") {
+            continue;
+        }
+        seen += 1;
+        let y = text.split("y=\"").nth(1).expect("y attribute");
+        let y: f64 = y[..y.find('"').expect("quote")].parse().expect("number");
+        assert!(y >= 420.0, "legend entry {body:?} at y = {y}");
+    }
+    assert_eq!(seen, 3, "one legend entry per setting");
+}
