@@ -28,6 +28,7 @@ mod answer_sse;
 mod audit_api;
 pub mod authz;
 pub mod config;
+pub mod engines;
 mod error;
 pub mod keys;
 mod metrics;
@@ -70,6 +71,9 @@ pub enum ServerError {
     /// The chunk index could not be opened.
     #[error("index: {0}")]
     Index(#[from] sluice_index::IndexError),
+    /// An engine (embedder, index, answer model) could not be opened.
+    #[error(transparent)]
+    Engine(#[from] engines::EngineError),
     /// The audit log could not be opened.
     #[error("audit log: {0}")]
     Audit(#[from] sluice_audit::Error),

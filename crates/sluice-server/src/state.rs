@@ -13,11 +13,8 @@ use arc_swap::ArcSwap;
 use serde::Serialize;
 use sluice_audit::{AuditConfig, AuditLog, AuditSigningKey, HmacKey, Timestamp};
 use sluice_embed::{EmbedConfig, Embedder};
-use sluice_index::{ChunkIndex, ChunkStore, IndexConfig, Retriever};
-use sluice_llm::{
-    EchoGenerator, Generator, LocalModelConfig, MistralRsGenerator, OpenAiGenerator,
-    QueuedGenerator, UpstreamConfig,
-};
+use sluice_index::{ChunkStore, Retriever};
+use sluice_llm::{Generator, QueuedGenerator};
 use sluice_policy::{Policy, PseudonymKey, Redactor};
 use sluice_rag::{AnswerSettings, Answerer};
 
@@ -207,59 +204,15 @@ impl AppState {
             threads: config.models.embed_threads,
             ..EmbedConfig::default()
         };
-        // ONNX Runtime when `make models` provisioned it beside the model folder, else candle
-        // (`sluice_embed::load` decides and logs which).
-        let embedder = tokio::task::spawn_blocking(move || sluice_embed::load(&emb_dir, &emb_cfg))
-            .await
-            .map_err(|e| ServerError::Io(e.to_string()))?
-            .map_err(|e| ServerError::Model(format!("embedding model: {e}")))?;
-
-        let uri = config.index_uri.clone();
-        if !uri.contains("://") {
-            std::fs::create_dir_all(&uri).map_err(|e| ServerError::Io(format!("{uri}: {e}")))?;
+        let embedder =
+            tokio::task::spawn_blocking(move || crate::engines::embedder(&emb_dir, &emb_cfg))
+                .await
+                .map_err(|e| ServerError::Io(e.to_string()))??;
+        let index = crate::engines::index(&config.index_uri, embedder.as_ref()).await?;
+        if config.models.llm == LlmConfig::EchoForBenchmarksOnly {
+            tracing::warn!("models.llm.echo = true: answers echo the question (benchmarks only)");
         }
-        let index_cfg =
-            IndexConfig::new(uri, embedder.dim()).with_embedding_model(embedder.model_id());
-        let index = Arc::new(ChunkIndex::open(index_cfg).await?);
-
-        let inner: Arc<dyn Generator> = match &config.models.llm {
-            LlmConfig::Local {
-                gguf,
-                context_length,
-            } => {
-                let mut c = LocalModelConfig::new(gguf.clone());
-                c.context_length = *context_length;
-                let g = MistralRsGenerator::load(c)
-                    .await
-                    .map_err(|e| ServerError::Model(e.to_string()))?;
-                tracing::info!(
-                    architecture = g.architecture(),
-                    dtype = g.dtype(),
-                    load_ms = g.load_time().as_millis() as u64,
-                    "local model loaded"
-                );
-                Arc::new(g)
-            }
-            LlmConfig::Upstream {
-                base_url,
-                model,
-                api_key_env,
-                context_length,
-            } => {
-                let mut c = UpstreamConfig::new(base_url.clone(), model.clone());
-                c.api_key_env = api_key_env.clone();
-                if let Some(n) = context_length {
-                    c.context_length = *n;
-                }
-                Arc::new(OpenAiGenerator::new(c).map_err(|e| ServerError::Model(e.to_string()))?)
-            }
-            LlmConfig::EchoForBenchmarksOnly => {
-                tracing::warn!(
-                    "models.llm.echo = true: answers echo the question (benchmarks only)"
-                );
-                Arc::new(EchoGenerator::new())
-            }
-        };
+        let inner = crate::engines::generator(&config.models.llm).await?;
         let queue = Arc::new(QueuedGenerator::new(
             inner,
             config.limits.model_concurrency,

@@ -8,11 +8,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use futures::StreamExt;
-use sluice_llm::{
-    GenerationParams, Generator, LocalModelConfig, MistralRsGenerator, OpenAiGenerator,
-    QueuedGenerator, UpstreamConfig,
-};
+use sluice_llm::{GenerationParams, Generator, QueuedGenerator};
 use sluice_rag::{AnswerError, AnswerEvent, AnswerSettings, AnswerView, Answerer, AskRequest};
+use sluice_server::LlmConfig;
 
 use crate::ingest_cmd::Mode;
 use crate::stack::{StackArgs, runtime};
@@ -203,21 +201,25 @@ fn refuse(e: &AnswerError, json: bool) -> ExitCode {
 }
 
 async fn generator(args: &AskArgs) -> Result<Arc<dyn Generator>> {
-    let inner: Arc<dyn Generator> = if let Some(url) = &args.llm_url {
-        let model = args
-            .llm_model
-            .clone()
-            .context("--llm-model is needed with --llm-url")?;
-        Arc::new(OpenAiGenerator::new(UpstreamConfig {
+    let llm = if let Some(url) = &args.llm_url {
+        LlmConfig::Upstream {
+            base_url: url.clone(),
+            model: args
+                .llm_model
+                .clone()
+                .context("--llm-model is needed with --llm-url")?,
             api_key_env: args.llm_key_env.clone(),
-            ..UpstreamConfig::new(url.clone(), model)
-        })?)
+            context_length: None,
+        }
     } else {
-        let path = args
-            .model
-            .clone()
-            .unwrap_or_else(|| sluice_llm::default_model(&args.stack.models));
-        Arc::new(MistralRsGenerator::load(LocalModelConfig::new(path)).await?)
+        LlmConfig::Local {
+            gguf: args
+                .model
+                .clone()
+                .unwrap_or_else(|| sluice_llm::default_model(&args.stack.models)),
+            context_length: None,
+        }
     };
+    let inner = sluice_server::engines::generator(&llm).await?;
     Ok(Arc::new(QueuedGenerator::new(inner, 1, 8)))
 }

@@ -15,11 +15,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sluice_eval::{
     CitedSource, EvalSet, LeakDetector, PassRule, QuestionKind, QuestionRun, Setting, SettingResult,
 };
-use sluice_llm::{EchoGenerator, GenerationParams, Generator};
+use sluice_llm::{GenerationParams, Generator};
 use sluice_policy::Boundary;
 use sluice_rag::{
     AnswerError, AnswerEvent, AnswerMode, AnswerSettings, Answerer, AskRequest, NO_CONTEXT_ANSWER,
 };
+use sluice_server::LlmConfig;
 
 use crate::ingest_cmd::Mode;
 use crate::stack::{StackArgs, runtime};
@@ -39,6 +40,20 @@ enum EvalCommand {
     /// Per-entity precision, recall and F1 of the policy on labelled JSONL cases
     /// (`{"text": …, "spans": [{"start", "end", "entity"}]}` per line).
     Policy(PolicyEvalArgs),
+    /// Table and HTML report from earlier `--json` runs (several files are merged), without
+    /// running anything again: e.g. models evaluated one at a time or on another machine.
+    Report(ReportArgs),
+}
+
+/// `sluice eval report`.
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// JSON files written by `sluice eval --json`.
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// Write the self-contained HTML report here.
+    #[arg(long)]
+    report: Option<PathBuf>,
 }
 
 /// Answer-path evaluation.
@@ -101,8 +116,29 @@ struct PolicyEvalArgs {
 pub fn run(args: EvalArgs, data_dir: &Path) -> Result<ExitCode> {
     match args.command {
         Some(EvalCommand::Policy(p)) => policy(p),
+        Some(EvalCommand::Report(r)) => report(r),
         None => qa(args.qa, data_dir),
     }
+}
+
+fn report(args: ReportArgs) -> Result<ExitCode> {
+    let mut settings = Vec::new();
+    for path in &args.runs {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        settings.extend(
+            sluice_eval::parse_json(&text).with_context(|| {
+                format!("{} is not a `sluice eval --json` file", path.display())
+            })?,
+        );
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, sluice_eval::render_html(&settings))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("report: {}", path.display());
+    }
+    print!("{}", sluice_eval::render_table(&settings));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn policy(args: PolicyEvalArgs) -> Result<ExitCode> {
@@ -166,17 +202,21 @@ impl ModelSpec {
     }
 
     async fn generator(&self) -> Result<Arc<dyn Generator>> {
-        Ok(match self {
-            Self::Gguf(p) => Arc::new(
-                sluice_llm::MistralRsGenerator::load(sluice_llm::LocalModelConfig::new(p.clone()))
-                    .await?,
-            ),
-            Self::Upstream { url, model } => Arc::new(sluice_llm::OpenAiGenerator::new(
-                sluice_llm::UpstreamConfig::new(url.clone(), model.clone()),
-            )?),
+        let llm = match self {
+            Self::Gguf(p) => LlmConfig::Local {
+                gguf: p.clone(),
+                context_length: None,
+            },
+            Self::Upstream { url, model } => LlmConfig::Upstream {
+                base_url: url.clone(),
+                model: model.clone(),
+                api_key_env: None,
+                context_length: None,
+            },
             // Never called: the extractive mode answers from the passages alone.
-            Self::Extractive => Arc::new(EchoGenerator::new()),
-        })
+            Self::Extractive => LlmConfig::EchoForBenchmarksOnly,
+        };
+        Ok(sluice_server::engines::generator(&llm).await?)
     }
 }
 

@@ -1,4 +1,5 @@
-//! Opening the parts that the document commands share: policy, embedder, index, model.
+//! Opening the parts that the document commands share: policy, embedder, index, model
+//! (the engines themselves are built by `sluice_server::engines`, shared with the gateway).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -6,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use sluice_embed::{Backend, EmbedConfig, Embedder};
-use sluice_index::{ChunkIndex, IndexConfig};
+use sluice_index::ChunkIndex;
 use sluice_policy::{PseudonymKey, Redactor};
 
 /// Where the policy, models and index are.
@@ -55,7 +56,10 @@ impl StackArgs {
             backend: self.embed_backend,
             ..EmbedConfig::default()
         };
-        Ok(sluice_embed::load_default(&self.models, &cfg)?)
+        Ok(sluice_server::engines::default_embedder(
+            &self.models,
+            &cfg,
+        )?)
     }
 
     /// The index URI for `data_dir`.
@@ -68,16 +72,7 @@ impl StackArgs {
     /// Opens (creating when needed) the chunk index for `embedder`'s vectors: an index made
     /// with another embedding model is refused (it would have to be re-indexed).
     pub async fn index(&self, data_dir: &Path, embedder: &dyn Embedder) -> Result<Arc<ChunkIndex>> {
-        let uri = self.index_uri(data_dir);
-        if !uri.contains("://") {
-            std::fs::create_dir_all(&uri).with_context(|| format!("creating {uri}"))?;
-        }
-        let cfg =
-            IndexConfig::new(uri.clone(), embedder.dim()).with_embedding_model(embedder.model_id());
-        let index = ChunkIndex::open(cfg)
-            .await
-            .with_context(|| format!("opening the index at {uri}"))?;
-        Ok(Arc::new(index))
+        Ok(sluice_server::engines::index(&self.index_uri(data_dir), embedder).await?)
     }
 }
 

@@ -184,6 +184,29 @@ fn ingest_search_ask_on_corpora() {
     assert!(settings[0]["summary"]["fact_recall"].as_f64().unwrap() > 0.0);
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("<svg") && !html.contains("http://") && !html.contains("https://"));
+
+    // `sluice eval report` renders the same report again from the JSON, nothing re-run.
+    let json = tmp.path().join("eval.json");
+    std::fs::write(&json, &so).unwrap();
+    let again = tmp.path().join("again.html");
+    let out = sluice(
+        tmp.path(),
+        &[
+            "eval",
+            "report",
+            json.to_str().unwrap(),
+            "--report",
+            again.to_str().unwrap(),
+        ],
+    );
+    let table = text(&out.stdout);
+    assert!(out.status.success(), "{table}\n{}", text(&out.stderr));
+    assert_eq!(table.lines().count(), 2 + 2, "{table}");
+    assert!(
+        table.lines().nth(2).unwrap().starts_with("extractive"),
+        "{table}"
+    );
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), html);
 }
 
 fn models_dir() -> PathBuf {
