@@ -116,3 +116,74 @@ async fn a_leaking_model_is_redacted_and_off_topic_never_calls_it() {
         .unwrap();
     assert!(ungranted.hits.is_empty(), "grants are a prefilter");
 }
+
+/// An embedder that takes its time and counts what it does: texts embedded, and the most
+/// jobs running at once.
+#[derive(Default)]
+struct SlowEmbedder {
+    embedded: std::sync::atomic::AtomicUsize,
+    running: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+impl Embedder for SlowEmbedder {
+    fn dim(&self) -> usize {
+        8
+    }
+
+    fn model_id(&self) -> &str {
+        "slow"
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, sluice_ports::EmbedError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.peak.fetch_max(now, SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        self.embedded.fetch_add(texts.len(), SeqCst);
+        self.running.fetch_sub(1, SeqCst);
+        Ok(vec![vec![0.5; 8]; texts.len()])
+    }
+}
+
+/// Hole 5 of the adversarial review: an embeddings request its caller abandoned (a 504, a
+/// hang-up) used to run to the end on a blocking thread, and concurrent requests piled
+/// blocking jobs onto the cores. Now the work stops between batches once the caller is
+/// gone, and no more jobs run at once than there are cores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn abandoned_embedding_work_stops_and_jobs_are_bounded() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let slow = Arc::new(SlowEmbedder::default());
+    let searcher = Arc::new(sluice_rag::Searcher::new(
+        slow.clone(),
+        Arc::new(MemoryIndex::new()),
+    ));
+    let redactor = redactor();
+    let inputs: Vec<String> = (0..2048).map(|i| format!("release note {i}")).collect();
+
+    // The caller gives up after ~3 batches' worth of time.
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(60),
+        searcher.embed_texts(&redactor, &inputs),
+    )
+    .await;
+    assert!(gave_up.is_err(), "2,048 inputs cannot be done in 60 ms");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let embedded = slow.embedded.load(SeqCst);
+    assert!(
+        embedded <= 8 * 32,
+        "{embedded} of 2,048 texts embedded after the caller left"
+    );
+
+    // Many callers at once queue for the embedding slots.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let calls = (0..4 * cores).map(|_| searcher.embed_texts(&redactor, &inputs[..64]));
+    for result in futures::future::join_all(calls).await {
+        assert_eq!(result.unwrap().vectors.len(), 64);
+    }
+    let peak = slow.peak.load(SeqCst);
+    assert!(
+        peak <= cores,
+        "{peak} embedding jobs at once on {cores} cores"
+    );
+}
