@@ -11,7 +11,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{DIM, embed, meta};
-use sluice_index::{ChunkIndex, ChunkInput, ChunkStore, IndexConfig, Query, Retriever, SearchMode};
+use sluice_index::{
+    ChunkIndex, ChunkInput, ChunkStore, CollectionName, IndexConfig, Query, Retriever, SearchMode,
+};
 
 const CHUNKS_PER_DOC: usize = 10;
 const DOCS_PER_BATCH: usize = 1_000;
@@ -182,7 +184,10 @@ async fn run(total: usize, nq: usize) {
 
     // Queries: a few words from a stored chunk (so there is a right answer), granted
     // three of the five collections.
-    let grants: Vec<String> = COLLECTIONS[..3].iter().map(|s| (*s).to_owned()).collect();
+    let grants: Vec<CollectionName> = COLLECTIONS[..3]
+        .iter()
+        .map(|s| CollectionName::new(*s).expect("valid name"))
+        .collect();
     let queries: Vec<Query> = sample_texts
         .iter()
         .take(nq)

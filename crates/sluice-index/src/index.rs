@@ -282,13 +282,6 @@ impl ChunkIndex {
             if meta.doc_id.is_empty() {
                 return Err(IndexError::InvalidInput("empty document id".into()));
             }
-            if !crate::CollectionName::is_valid(&meta.collection) {
-                return Err(IndexError::InvalidInput(format!(
-                    "document {}: {}",
-                    meta.doc_id,
-                    crate::InvalidCollectionName
-                )));
-            }
             if !seen.insert(meta.doc_id.as_str()) {
                 return Err(IndexError::InvalidInput(format!(
                     "document {} appears twice in one upsert",

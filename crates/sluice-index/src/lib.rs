@@ -9,13 +9,17 @@
 //!   its vectors. [`scan_files_for`] lets tests prove that what must not be stored is not.
 //!
 //! ```no_run
-//! use sluice_index::{ChunkIndex, ChunkInput, ChunkStore, DocumentMeta, IndexConfig, Query, Retriever};
+//! use sluice_index::{
+//!     ChunkIndex, ChunkInput, ChunkStore, CollectionName, DocumentMeta, IndexConfig, Query,
+//!     Retriever,
+//! };
 //!
 //! # async fn demo(v: Vec<f32>, q: Vec<f32>) -> sluice_index::Result<()> {
 //! let index = ChunkIndex::open(IndexConfig::new("/var/lib/sluice/lancedb", 384)).await?;
+//! let finance = CollectionName::new("finance").expect("a valid name");
 //! let doc = DocumentMeta {
 //!     doc_id: "3f9a…".into(),
-//!     collection: "finance".into(),
+//!     collection: finance.clone(),
 //!     source_path: "reports/q3.md".into(),
 //!     content_hash: "a1b2…".into(),
 //!     policy_version: "2026-11-01".into(),
@@ -29,7 +33,7 @@
 //! };
 //! index.upsert_document(&doc, &[chunk]).await?;
 //! let hits = index
-//!     .search(&Query::new("How did revenue develop?", q, vec!["finance".into()]))
+//!     .search(&Query::new("How did revenue develop?", q, vec![finance]))
 //!     .await?;
 //! # Ok(()) }
 //! ```

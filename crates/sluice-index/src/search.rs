@@ -17,7 +17,7 @@ use lancedb::{DistanceType, Table};
 
 use crate::index::{ChunkIndex, lance_err, sql_in};
 use crate::schema::{self, Columns, HIT_COLUMNS, col};
-use crate::{Hit, Query, RRF_K, SearchMode, cosine};
+use crate::{CollectionName, Hit, Query, RRF_K, SearchMode, cosine};
 use crate::{IndexError, Result};
 
 /// Candidates fetched per leg: enough for RRF to reorder the top `k`.
@@ -36,9 +36,6 @@ struct Row {
 pub(crate) async fn search(index: &ChunkIndex, q: &Query) -> Result<Vec<Hit>> {
     if q.k == 0 || q.collections.is_empty() {
         return Ok(Vec::new());
-    }
-    if q.collections.iter().any(|c| c.is_empty()) {
-        return Err(IndexError::InvalidInput("empty collection name".into()));
     }
     let dim = index.config().dim;
     if let Some(v) = &q.vector {
@@ -67,7 +64,9 @@ pub(crate) async fn search(index: &ChunkIndex, q: &Query) -> Result<Vec<Hit>> {
 
     // The caller's grants, applied by LanceDB before ranking in both legs (prefilter is
     // the default of `only_if`; `postfilter()` is never called).
-    let colls: Vec<&str> = q.collections.iter().map(String::as_str).collect();
+    // Typed names (`CollectionName`: `A-Z a-z 0-9 . _ -` only) are what make this filter
+    // safe to build from the caller's grants.
+    let colls: Vec<&str> = q.collections.iter().map(CollectionName::as_str).collect();
     let filter = sql_in(col::COLLECTION, &colls);
     let n = candidates(q.k);
     let floor = q.score_floor.filter(|_| q.vector.is_some());

@@ -183,7 +183,7 @@ async fn killed_writer_leaves_each_document_old_or_new() {
     let text = "document d0 chunk 3 generation99";
     let hits = index
         .search(
-            &Query::new(text, common::embed(text), vec!["finance".into()])
+            &Query::new(text, common::embed(text), vec![common::name("finance")])
                 .with_mode(SearchMode::Fts)
                 .with_score_floor(None),
         )

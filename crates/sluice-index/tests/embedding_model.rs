@@ -45,7 +45,7 @@ async fn another_model_is_refused_with_a_reindex_message() {
     let q = Query::new(
         "kubernetes cluster upgrades",
         embed("kubernetes cluster upgrades"),
-        vec!["engineering".into()],
+        vec![common::name("engineering")],
     );
     assert_eq!(same.search(&q).await.unwrap()[0].chunk_id, "eng-1:1");
     drop(same);

@@ -15,7 +15,7 @@ fn q(text: &str, colls: &[&str]) -> Query {
     Query::new(
         text,
         embed(text),
-        colls.iter().map(|s| (*s).to_owned()).collect(),
+        colls.iter().map(|s| common::name(s)).collect(),
     )
 }
 

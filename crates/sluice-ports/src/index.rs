@@ -98,7 +98,7 @@ pub struct DocumentMeta {
     /// Stable id of the document, e.g. a hash of collection + source path.
     pub doc_id: String,
     /// The collection (unit of access grants) the document belongs to.
-    pub collection: String,
+    pub collection: CollectionName,
     /// Path of the document in its source.
     pub source_path: String,
     /// Hex hash of the whole source document; an upsert with the same hash (and the same
@@ -197,7 +197,7 @@ pub struct Query {
     /// The question's embedding (used by the vector leg and the score floor).
     pub vector: Option<Vec<f32>>,
     /// Collections the caller may read.
-    pub collections: Vec<String>,
+    pub collections: Vec<CollectionName>,
     /// Maximum number of hits.
     pub k: usize,
     /// Which legs to run.
@@ -214,7 +214,11 @@ pub struct Query {
 
 impl Query {
     /// A hybrid query for the top [`DEFAULT_K`] hits with the default score floor.
-    pub fn new(text: impl Into<String>, vector: Vec<f32>, collections: Vec<String>) -> Self {
+    pub fn new(
+        text: impl Into<String>,
+        vector: Vec<f32>,
+        collections: Vec<CollectionName>,
+    ) -> Self {
         Self {
             text: text.into(),
             vector: Some(vector),

@@ -28,7 +28,7 @@ use sluice_ports::{
     ChatMessage, ChatRequest, FinishReason, GenEvent, GenerationParams, Generator, Role,
     StopFilter, Usage,
 };
-use sluice_ports::{Retriever, SearchMode};
+use sluice_ports::{CollectionName, Retriever, SearchMode};
 
 use crate::error::AnswerError;
 use crate::passages::Passage;
@@ -94,7 +94,7 @@ pub struct AskRequest {
     /// The conversation; the last user message is the question retrieval runs on.
     pub messages: Vec<ChatMessage>,
     /// Collections the caller may read (their grants). Empty → nothing is retrieved.
-    pub collections: Vec<String>,
+    pub collections: Vec<CollectionName>,
     /// Overrides [`AnswerSettings::k`].
     pub k: Option<usize>,
     /// Overrides [`AnswerSettings::mode`].
@@ -112,7 +112,7 @@ pub struct AskRequest {
 
 impl AskRequest {
     /// A single question over `collections`.
-    pub fn question(q: impl Into<String>, collections: Vec<String>) -> Self {
+    pub fn question(q: impl Into<String>, collections: Vec<CollectionName>) -> Self {
         Self {
             messages: vec![ChatMessage::user(q)],
             collections,

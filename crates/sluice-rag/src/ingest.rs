@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use sluice_ingest::{ChunkConfig, Format};
 use sluice_policy::{Boundary, Finding, Redactor};
 use sluice_ports::Embedder;
-use sluice_ports::{ChunkInput, ChunkStore, DocumentMeta, UpsertOutcome};
+use sluice_ports::{ChunkInput, ChunkStore, CollectionName, DocumentMeta, UpsertOutcome};
 
 use crate::error::IngestError;
 
@@ -316,7 +316,7 @@ impl Ingestor {
     /// goes on. Reports are in input order.
     pub async fn ingest_files(
         &self,
-        collection: &str,
+        collection: &CollectionName,
         files: &[SourceFile],
         progress: &dyn Progress,
     ) -> Vec<FileReport> {
@@ -330,7 +330,7 @@ impl Ingestor {
     }
 
     /// Ingests one file from disk.
-    pub async fn ingest_file(&self, collection: &str, f: &SourceFile) -> FileReport {
+    pub async fn ingest_file(&self, collection: &CollectionName, f: &SourceFile) -> FileReport {
         let mut report = self.screened_report(collection, &f.source_path);
         if report.outcome.is_err() {
             return report;
@@ -373,7 +373,7 @@ impl Ingestor {
     /// it passes the ingest boundary here, like every path stored.
     pub async fn ingest_bytes(
         &self,
-        collection: &str,
+        collection: &CollectionName,
         source_path: &str,
         bytes: Vec<u8>,
         format: Format,
@@ -387,10 +387,10 @@ impl Ingestor {
 
     /// The report of a document whose path went through the ingest boundary: the path is
     /// stored and shown in citations, and the document id is derived from what is stored.
-    fn screened_report(&self, collection: &str, raw_path: &str) -> FileReport {
+    fn screened_report(&self, collection: &CollectionName, raw_path: &str) -> FileReport {
         let sp = self.redactor.redact(raw_path, Boundary::Ingest);
         let mut report = FileReport {
-            doc_id: doc_id(collection, &sp.text),
+            doc_id: doc_id(collection.as_str(), &sp.text),
             source_path: sp.text,
             bytes: 0,
             chunks: 0,
@@ -409,7 +409,7 @@ impl Ingestor {
 
     async fn ingest_into(
         &self,
-        collection: &str,
+        collection: &CollectionName,
         mut report: FileReport,
         bytes: Vec<u8>,
         format: Format,
@@ -441,7 +441,7 @@ impl Ingestor {
 
     async fn ingest_inner(
         &self,
-        collection: &str,
+        collection: &CollectionName,
         source_path: &str,
         id: &str,
         bytes: Vec<u8>,
@@ -511,7 +511,7 @@ impl Ingestor {
 
         let meta = DocumentMeta {
             doc_id: id.to_owned(),
-            collection: collection.to_owned(),
+            collection: collection.clone(),
             source_path: source_path.to_owned(),
             content_hash,
             policy_version,

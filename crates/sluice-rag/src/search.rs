@@ -15,7 +15,7 @@ use std::time::Instant;
 use serde::Serialize;
 use sluice_policy::{Boundary, Finding, Redactor};
 use sluice_ports::Embedder;
-use sluice_ports::{Hit, Query, Retriever, SearchMode};
+use sluice_ports::{CollectionName, Hit, Query, Retriever, SearchMode};
 
 use crate::error::AnswerError;
 use crate::screen::Screen;
@@ -29,7 +29,7 @@ pub struct SearchRequest {
     /// The query, as the caller sent it (screened here).
     pub query: String,
     /// Collections the caller may read (their grants). Empty → nothing is retrieved.
-    pub collections: Vec<String>,
+    pub collections: Vec<CollectionName>,
     /// Hits wanted (clamped to 1..=50).
     pub k: usize,
     /// Retrieval mode.
@@ -183,7 +183,7 @@ impl Searcher {
     pub(crate) async fn retrieve(
         &self,
         screened_query: &str,
-        collections: Vec<String>,
+        collections: Vec<CollectionName>,
         k: usize,
         mode: SearchMode,
         score_floor: Option<f32>,

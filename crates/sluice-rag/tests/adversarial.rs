@@ -67,7 +67,7 @@ fn on_topic() -> Arc<FixedHits> {
 }
 
 fn ask(q: &str, stop: &[&str]) -> AskRequest {
-    let mut r = AskRequest::question(q, vec!["ops".into()]);
+    let mut r = AskRequest::question(q, vec![coll("ops")]);
     r.params = Some(sluice_llm::GenerationParams {
         max_tokens: 200,
         temperature: 0.0,
@@ -137,7 +137,7 @@ async fn a_key_split_across_turns_or_parts_never_reaches_the_model() {
             ChatMessage::user("AKIAD4WSWT"),
             ChatMessage::user("UUY2R6U7QW"),
         ],
-        ..AskRequest::question("x", vec!["ops".into()])
+        ..AskRequest::question("x", vec![coll("ops")])
     };
     assert!(matches!(
         a.prepare(&r, turns).await,
@@ -147,7 +147,7 @@ async fn a_key_split_across_turns_or_parts_never_reaches_the_model() {
         })
     ));
     // Content parts arrive joined by a newline.
-    let parts = AskRequest::question("AKIAD4WSWT\nUUY2R6U7QW", vec!["ops".into()]);
+    let parts = AskRequest::question("AKIAD4WSWT\nUUY2R6U7QW", vec![coll("ops")]);
     assert!(matches!(
         a.prepare(&r, parts).await,
         Err(AnswerError::Blocked {
@@ -190,7 +190,7 @@ async fn paths_and_headings_pass_the_context_boundary_and_fences_hold() {
             &r,
             SearchRequest {
                 query: "review rating".into(),
-                collections: vec!["ops".into()],
+                collections: vec![coll("ops")],
                 k: 5,
                 mode: SearchMode::Fts,
                 score_floor: None,
@@ -217,7 +217,7 @@ async fn ingested_paths_pass_the_ingest_boundary() {
     let idx = index(tmp.path()).await;
     let ing = ingestor(idx.clone(), sluice_rag::IngestOptions::default());
     let (files, _, _) = discover(&[docs]);
-    let reports = ing.ingest_files("hr", &files, &()).await;
+    let reports = ing.ingest_files(&coll("hr"), &files, &()).await;
     assert_eq!(reports.len(), 1);
     let rep = &reports[0];
     assert!(rep.outcome.is_ok(), "{:?}", rep.outcome);
@@ -269,7 +269,7 @@ async fn hostile_files_are_per_file_errors_and_the_run_goes_on() {
     let idx = index(tmp.path()).await;
     let ing = ingestor(idx, sluice_rag::IngestOptions::default());
     let (files, _, _) = discover(&[docs]);
-    let reports = ing.ingest_files("c", &files, &()).await;
+    let reports = ing.ingest_files(&coll("c"), &files, &()).await;
     assert_eq!(reports.len(), 3);
     let by = |name: &str| reports.iter().find(|r| r.source_path == name).unwrap();
     assert!(by("ok.md").outcome.is_ok(), "{:?}", by("ok.md").outcome);

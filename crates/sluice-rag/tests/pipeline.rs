@@ -32,7 +32,7 @@ async fn corpora_ingest_leaves_no_planted_value_in_the_lancedb_files() {
         "MANIFEST.toml and tools/ are skipped, not failed"
     );
     assert_eq!(files.len(), 24, "the 24 corpus documents");
-    let reports = ing.ingest_files("demo", &files, &()).await;
+    let reports = ing.ingest_files(&coll("demo"), &files, &()).await;
     let s = summary(&reports);
     assert_eq!((s.added, s.failed), (24, 0), "{reports:#?}");
     assert!(s.chunks >= 48, "chunks: {}", s.chunks);
@@ -63,7 +63,7 @@ async fn corpora_ingest_leaves_no_planted_value_in_the_lancedb_files() {
     let q = "How do we fail over the primary database?";
     let v = e.embed(&[q]).unwrap().pop().unwrap();
     let hits = index
-        .search(&Query::new(q, v, vec!["demo".into()]))
+        .search(&Query::new(q, v, vec![coll("demo")]))
         .await
         .unwrap();
     assert!(!hits.is_empty());
@@ -77,7 +77,7 @@ async fn corpora_ingest_leaves_no_planted_value_in_the_lancedb_files() {
     let q = "What is a good recipe for banana bread with walnuts?";
     let v = e.embed(&[q]).unwrap().pop().unwrap();
     let hits = index
-        .search(&Query::new(q, v.clone(), vec!["demo".into()]))
+        .search(&Query::new(q, v.clone(), vec![coll("demo")]))
         .await
         .unwrap();
     assert!(
@@ -90,7 +90,7 @@ async fn corpora_ingest_leaves_no_planted_value_in_the_lancedb_files() {
     let q = "database failover";
     let v = e.embed(&[q]).unwrap().pop().unwrap();
     let hits = index
-        .search(&Query::new(q, v, vec!["other".into()]))
+        .search(&Query::new(q, v, vec![coll("other")]))
         .await
         .unwrap();
     assert!(hits.is_empty());
@@ -102,7 +102,7 @@ async fn corpora_ingest_leaves_no_planted_value_in_the_lancedb_files() {
             &Query::new(
                 "backup",
                 e.embed(&["backup"]).unwrap().pop().unwrap(),
-                vec!["demo".into()],
+                vec![coll("demo")],
             )
             .with_score_floor(None)
             .with_k(20),
@@ -141,10 +141,10 @@ async fn reingest_skips_unchanged_replaces_changed_and_delete_removes_all() {
     let index = index(tmp.path()).await;
     let ing = ingestor(index.clone(), IngestOptions::default());
     let (files, _, _) = discover(std::slice::from_ref(&docs));
-    let first = summary(&ing.ingest_files("ops", &files, &()).await);
+    let first = summary(&ing.ingest_files(&coll("ops"), &files, &()).await);
     assert_eq!(first.added, files.len());
 
-    let again = summary(&ing.ingest_files("ops", &files, &()).await);
+    let again = summary(&ing.ingest_files(&coll("ops"), &files, &()).await);
     assert_eq!(
         (again.unchanged, again.added, again.updated, again.chunks),
         (files.len(), 0, 0, 0)
@@ -156,13 +156,13 @@ async fn reingest_skips_unchanged_replaces_changed_and_delete_removes_all() {
     text.push_str("\n\n## Aftercare\n\nFile a zebracorn ticket after every failover drill.\n");
     std::fs::write(&target, text).unwrap();
     let (files, _, _) = discover(std::slice::from_ref(&docs));
-    let third = summary(&ing.ingest_files("ops", &files, &()).await);
+    let third = summary(&ing.ingest_files(&coll("ops"), &files, &()).await);
     assert_eq!((third.updated, third.unchanged), (1, files.len() - 1));
     let e = embedder();
     let q = "zebracorn ticket";
     let v = e.embed(&[q]).unwrap().pop().unwrap();
     let hits = index
-        .search(&Query::new(q, v.clone(), vec!["ops".into()]).with_score_floor(None))
+        .search(&Query::new(q, v.clone(), vec![coll("ops")]).with_score_floor(None))
         .await
         .unwrap();
     assert!(
@@ -179,7 +179,7 @@ async fn reingest_skips_unchanged_replaces_changed_and_delete_removes_all() {
     assert!(removed >= 1);
     let hits = index
         .search(
-            &Query::new(q, v, vec!["ops".into()])
+            &Query::new(q, v, vec![coll("ops")])
                 .with_score_floor(None)
                 .with_k(50),
         )
@@ -238,7 +238,7 @@ async fn bad_files_are_reported_and_the_run_goes_on() {
             .any(|(p, e)| *p == "dangling.md" && matches!(e, IngestError::Unreadable(_))),
         "{walk:?}"
     );
-    let reports = ing.ingest_files("t", &files, &()).await;
+    let reports = ing.ingest_files(&coll("t"), &files, &()).await;
     let by_name = |n: &str| reports.iter().find(|r| r.source_path == n).unwrap();
     assert_eq!(
         by_name("good.md").outcome.as_ref().ok(),
@@ -283,7 +283,7 @@ async fn a_secret_split_across_chunks_is_stored_in_neither() {
     );
     let r = ing
         .ingest_bytes(
-            "k",
+            &coll("k"),
             "keys.md",
             doc.into_bytes(),
             sluice_ingest::Format::Markdown,

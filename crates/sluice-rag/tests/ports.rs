@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{manifest, redactor, repo};
+use common::{coll, manifest, redactor, repo};
 use sluice_ports::{Embedder, Generator};
 use sluice_rag::{
     AnswerSettings, Answerer, AskRequest, IngestOptions, Ingestor, NO_CONTEXT_ANSWER,
@@ -27,7 +27,7 @@ async fn corpora() -> (Arc<dyn Embedder>, Arc<MemoryIndex>) {
     );
     let (files, failures, _) = discover(&[repo().join("corpora")]);
     assert!(failures.is_empty());
-    let reports = ing.ingest_files("demo", &files, &()).await;
+    let reports = ing.ingest_files(&coll("demo"), &files, &()).await;
     assert!(reports.iter().all(|r| r.outcome.is_ok()), "{reports:#?}");
     (embedder, index)
 }
@@ -56,7 +56,7 @@ async fn ingest_stores_no_planted_value_and_a_rerun_writes_nothing() {
         IngestOptions::default(),
     );
     let (files, _, _) = discover(&[repo().join("corpora")]);
-    let again = ing.ingest_files("demo", &files, &()).await;
+    let again = ing.ingest_files(&coll("demo"), &files, &()).await;
     assert!(
         again
             .iter()
@@ -88,7 +88,7 @@ async fn a_leaking_model_is_redacted_and_off_topic_never_calls_it() {
 
     let on_topic = AskRequest::question(
         "What are the steps to fail over the primary database?",
-        vec!["demo".into()],
+        vec![coll("demo")],
     );
     let answer = a.ask(&r, on_topic).await.unwrap();
     assert_eq!(model.calls(), 1);
@@ -96,7 +96,7 @@ async fn a_leaking_model_is_redacted_and_off_topic_never_calls_it() {
     assert!(!answer.text.contains(&canary.value), "{}", answer.text);
     assert!(answer.summary.response_findings.values().sum::<usize>() >= 1);
 
-    let off_topic = AskRequest::question("banana bread recipe with walnuts", vec!["demo".into()]);
+    let off_topic = AskRequest::question("banana bread recipe with walnuts", vec![coll("demo")]);
     let answer = a.ask(&r, off_topic).await.unwrap();
     assert_eq!(answer.text, NO_CONTEXT_ANSWER);
     assert_eq!(model.calls(), 1, "no sources, no model call");
@@ -106,7 +106,7 @@ async fn a_leaking_model_is_redacted_and_off_topic_never_calls_it() {
             &r,
             SearchRequest {
                 query: "primary database failover".into(),
-                collections: vec!["hr".into()],
+                collections: vec![coll("hr")],
                 k: 5,
                 mode: sluice_ports::SearchMode::Hybrid,
                 score_floor: Some(sluice_ports::DEFAULT_SCORE_FLOOR),

@@ -4,6 +4,8 @@
 //! Keeping them out of the config module means the authorisation rules can be read without
 //! the file parsing around them.
 
+use sluice_index::CollectionName;
+
 /// What a principal may do. Roles do not imply each other: give a principal every role it
 /// needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -52,7 +54,7 @@ pub enum Grants {
     /// `"*"`: every collection, present and future.
     All,
     /// Only these (sorted, no duplicates).
-    Only(Vec<String>),
+    Only(Vec<CollectionName>),
 }
 
 impl Grants {
@@ -60,7 +62,7 @@ impl Grants {
     pub fn allows(&self, collection: &str) -> bool {
         match self {
             Grants::All => true,
-            Grants::Only(v) => v.iter().any(|c| c == collection),
+            Grants::Only(v) => v.iter().any(|c| c.as_str() == collection),
         }
     }
 }
@@ -101,7 +103,7 @@ mod tests {
 
     #[test]
     fn grants_allow_only_what_they_list() {
-        let only = Grants::Only(vec!["handbook".into()]);
+        let only = Grants::Only(vec![CollectionName::new("handbook").expect("valid")]);
         assert!(only.allows("handbook"));
         assert!(!only.allows("hr"));
         assert!(Grants::All.allows("hr"));

@@ -12,7 +12,7 @@ use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sluice_index::SearchMode;
+use sluice_index::{CollectionName, SearchMode};
 use sluice_ingest::Format;
 use sluice_policy::Boundary;
 use sluice_rag::{
@@ -252,7 +252,10 @@ pub(crate) async fn list_collections(
         .into_iter()
         .filter(|c| caller.principal.grants.allows(&c.name))
         .collect();
-    let names: Vec<String> = visible.iter().map(|c| c.name.clone()).collect();
+    let names: Vec<CollectionName> = visible
+        .iter()
+        .filter_map(|c| CollectionName::new(c.name.as_str()).ok())
+        .collect();
     caller.ctx.set_collections(&[], &names);
     Ok(Json(json!({"collections": visible})).into_response())
 }
@@ -291,9 +294,11 @@ pub(crate) async fn upload_document(
     req: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Ingester)?;
-    caller
+    let collection = caller
         .collections(Some(std::slice::from_ref(&collection)))
-        .await?;
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal("a granted collection came back empty".into()))?;
     let limit = state.inner.config.limits.body_bytes;
     let ct = req
         .headers()

@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use serde::de::DeserializeOwned;
 use sluice_audit::{Decision, FindingSummary, RecordDraft, RecordId, RequestRecord, value_hmac};
+use sluice_index::CollectionName;
 use sluice_policy::{Finding, Redactor};
 use tracing::Instrument;
 
@@ -105,14 +106,14 @@ impl RequestCtx {
     /// Records the collections asked for and the ones used. Only valid collection names
     /// are recorded: anything else is request text (it could hold an e-mail or a key), so it
     /// is counted, never written.
-    pub(crate) fn set_collections(&self, requested: &[String], granted: &[String]) {
+    pub(crate) fn set_collections(&self, requested: &[String], granted: &[CollectionName]) {
         let mut f = self.facts();
         let (valid, invalid): (Vec<&String>, Vec<&String>) = requested
             .iter()
             .partition(|c| crate::config::valid_collection_name(c));
         f.collections_requested = valid.into_iter().cloned().collect();
         f.collections_rejected = u32::try_from(invalid.len()).unwrap_or(u32::MAX);
-        f.collections_granted = granted.to_vec();
+        f.collections_granted = granted.iter().map(CollectionName::to_string).collect();
     }
 
     /// Records policy findings: per (boundary, entity, rule, action) a count and the keyed
@@ -498,15 +499,18 @@ impl Caller {
     }
 
     /// The collections a request may read: the requested ones if every one is granted
-    /// (else 403), or all granted ones when none were requested. Recorded for audit.
+    /// (else 403), or all granted ones when none were requested. Recorded for audit. The
+    /// names come back typed: only validated names reach the index's prefilter.
     pub(crate) async fn collections(
         &self,
         requested: Option<&[String]>,
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<Vec<CollectionName>, ApiError> {
         let requested: Vec<String> = requested.map(<[String]>::to_vec).unwrap_or_default();
-        let granted: Vec<String> = if requested.is_empty() {
+        let granted: Vec<CollectionName> = if requested.is_empty() {
             match &self.principal.grants {
                 Grants::Only(v) => v.clone(),
+                // Stored names were validated on write; one that fails now (an index
+                // edited by hand) is left out, never passed on to a filter.
                 Grants::All => self
                     .ctx
                     .state
@@ -515,25 +519,25 @@ impl Caller {
                     .list_collections()
                     .await?
                     .into_iter()
-                    .map(|c| c.name)
+                    .filter_map(|c| CollectionName::new(c.name).ok())
                     .collect(),
             }
         } else {
             let mut v = Vec::with_capacity(requested.len());
             for c in &requested {
-                if !crate::config::valid_collection_name(c) {
+                let Ok(name) = CollectionName::new(c.as_str()) else {
                     self.ctx.set_collections(&requested, &[]);
                     return Err(ApiError::BadRequest {
                         code: "invalid_collection",
                         message: "collection names are 1-64 of A-Z a-z 0-9 . _ -".into(),
                     });
-                }
+                };
                 if !self.principal.grants.allows(c) {
                     self.ctx.set_collections(&requested, &[]);
                     return Err(ApiError::CollectionNotGranted(c.clone()));
                 }
-                if !v.contains(c) {
-                    v.push(c.clone());
+                if !v.contains(&name) {
+                    v.push(name);
                 }
             }
             v

@@ -106,7 +106,7 @@ impl ChunkStore for MemoryIndex {
             .iter()
             .find(|r| r.doc.doc_id == doc_id)
             .map(|r| StoredDocument {
-                collection: r.doc.collection.clone(),
+                collection: r.doc.collection.to_string(),
                 content_hash: r.doc.content_hash.clone(),
                 policy_version: r.doc.policy_version.clone(),
             }))
@@ -115,7 +115,7 @@ impl ChunkStore for MemoryIndex {
     async fn list_collections(&self) -> Result<Vec<CollectionStats>> {
         let mut by_name: BTreeMap<String, (Vec<String>, usize)> = BTreeMap::new();
         for r in self.lock().iter() {
-            let e = by_name.entry(r.doc.collection.clone()).or_default();
+            let e = by_name.entry(r.doc.collection.to_string()).or_default();
             if !e.0.contains(&r.doc.doc_id) {
                 e.0.push(r.doc.doc_id.clone());
             }
@@ -202,7 +202,7 @@ impl Retriever for MemoryIndex {
                 kept.then(|| Hit {
                     chunk_id: format!("{}:{}", r.doc.doc_id, r.n),
                     doc_id: r.doc.doc_id.clone(),
-                    collection: r.doc.collection.clone(),
+                    collection: r.doc.collection.to_string(),
                     source_path: r.doc.source_path.clone(),
                     span: r.chunk.span.clone(),
                     heading_path: r.chunk.heading_path.clone(),
@@ -232,7 +232,7 @@ impl Retriever for FixedHits {
         Ok(self
             .0
             .iter()
-            .filter(|h| q.collections.contains(&h.collection))
+            .filter(|h| q.collections.iter().any(|c| c.as_str() == h.collection))
             .take(q.k)
             .cloned()
             .collect())

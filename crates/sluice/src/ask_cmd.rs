@@ -90,10 +90,7 @@ pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
         let index = args.stack.index(data_dir, embedder.as_ref()).await?;
         let settings = AnswerSettings::default();
         let answerer = Answerer::new(embedder, index, generator, settings);
-        let mut req = AskRequest::question(
-            question,
-            args.collection.iter().map(|c| c.to_string()).collect(),
-        );
+        let mut req = AskRequest::question(question, args.collection.clone());
         req.k = Some(args.k);
         req.mode = Some(args.mode.into());
         if args.extractive {

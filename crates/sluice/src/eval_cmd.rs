@@ -383,7 +383,7 @@ async fn ask_one(
         kind: e.kind,
         ..QuestionRun::default()
     };
-    let mut req = AskRequest::question(e.question.clone(), vec![collection.to_string()]);
+    let mut req = AskRequest::question(e.question.clone(), vec![collection.clone()]);
     req.params = Some(GenerationParams {
         max_tokens,
         ..GenerationParams::default()

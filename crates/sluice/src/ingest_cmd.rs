@@ -118,7 +118,7 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
         );
         bar.bar.enable_steady_tick(Duration::from_millis(200));
         let reports = ingestor
-            .ingest_files(args.collection.as_str(), &files, &bar)
+            .ingest_files(&args.collection, &files, &bar)
             .await;
         bar.bar.finish_and_clear();
         for r in &reports {
@@ -212,7 +212,7 @@ pub fn search(args: SearchArgs, data_dir: &Path) -> Result<ExitCode> {
         let searcher = Searcher::new(embedder, index);
         let req = SearchRequest {
             query: args.query.clone(),
-            collections: args.collection.iter().map(|c| c.to_string()).collect(),
+            collections: args.collection.clone(),
             k: args.k.max(1),
             mode: args.mode.into(),
             score_floor: (args.min_score > 0.0).then_some(args.min_score),

@@ -1,7 +1,7 @@
 //! Test helpers: a deterministic bag-of-words "embedder" and document builders.
 #![allow(dead_code, missing_docs)]
 
-use sluice_index::{ChunkIndex, ChunkInput, DocumentMeta, IndexConfig};
+use sluice_index::{ChunkIndex, ChunkInput, CollectionName, DocumentMeta, IndexConfig};
 
 pub const DIM: usize = 384;
 
@@ -52,7 +52,7 @@ pub fn embed(text: &str) -> Vec<f32> {
 pub fn meta(doc_id: &str, collection: &str, hash: &str) -> DocumentMeta {
     DocumentMeta {
         doc_id: doc_id.to_owned(),
-        collection: collection.to_owned(),
+        collection: name(collection),
         source_path: format!("{collection}/{doc_id}.md"),
         content_hash: hash.to_owned(),
         policy_version: "p1".to_owned(),
@@ -138,9 +138,14 @@ pub async fn load_corpus(index: &ChunkIndex) {
     }
 }
 
-pub fn all_collections() -> Vec<String> {
+pub fn all_collections() -> Vec<CollectionName> {
     ["finance", "hr", "engineering"]
         .iter()
-        .map(|s| (*s).to_owned())
+        .map(|s| name(s))
         .collect()
+}
+
+/// A collection name the tests know to be valid.
+pub fn name(s: &str) -> CollectionName {
+    CollectionName::new(s).expect("valid collection name")
 }

@@ -6,11 +6,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use sluice_embed::{BertEmbedder, EmbedConfig, Embedder};
-use sluice_index::{ChunkIndex, IndexConfig};
+use sluice_index::{ChunkIndex, CollectionName, IndexConfig};
 use sluice_policy::{PseudonymKey, Redactor};
 use sluice_rag::{IngestOptions, Ingestor};
 
 /// The repository root.
+/// A collection name the tests know to be valid.
+pub fn coll(name: &str) -> CollectionName {
+    CollectionName::new(name).expect("valid collection name")
+}
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

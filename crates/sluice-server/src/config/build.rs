@@ -23,8 +23,9 @@ use super::file::{
 };
 use super::{
     AnswerConfig, AuditSettings, DEFAULT_LISTEN, DEFAULT_RATE_LIMIT, Grants, Limits, LlmConfig,
-    ModelsConfig, PolicyConfig, Principal, RateLimit, Role, ServerConfig, valid_collection_name,
+    ModelsConfig, PolicyConfig, Principal, RateLimit, Role, ServerConfig,
 };
+use sluice_index::CollectionName;
 
 /// A problem: the byte range of the offending value in the file, and what is wrong with it
 /// (never the value itself when it could be a secret).
@@ -409,8 +410,8 @@ fn build_grants(collections: &[Spanned<String>], d: &mut Diagnostics) -> Grants 
     }
     let mut names = Vec::new();
     for c in collections {
-        if valid_collection_name(c.get_ref()) {
-            names.push(c.get_ref().clone());
+        if let Ok(name) = CollectionName::new(c.get_ref().as_str()) {
+            names.push(name);
         } else {
             d.push(
                 c.span(),

@@ -290,6 +290,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use sluice_index::CollectionName;
 
     const MIN: &str = r#"
 version = 1
@@ -323,7 +324,10 @@ collections = ["hr", "handbook"]
         assert_eq!(c.principals[0].roles, vec![Role::Reader]);
         assert_eq!(
             c.principals[0].grants,
-            Grants::Only(vec!["handbook".into(), "hr".into()])
+            Grants::Only(vec![
+                CollectionName::new("handbook").unwrap(),
+                CollectionName::new("hr").unwrap()
+            ])
         );
     }
 

@@ -162,7 +162,8 @@ pub fn shared() -> &'static Shared {
                 .collect();
             let (files, failures, _) = sluice_rag::discover(&inputs);
             assert!(failures.is_empty(), "discover failures");
-            let reports = rt().block_on(ingestor.ingest_files(collection, &files, &()));
+            let name = sluice_index::CollectionName::new(*collection).expect("valid name");
+            let reports = rt().block_on(ingestor.ingest_files(&name, &files, &()));
             let mut ids = Vec::new();
             for r in reports {
                 assert!(r.outcome.is_ok(), "{}: {:?}", r.source_path, r.outcome);
