@@ -424,6 +424,29 @@ mod tests {
         assert!(!s.contains("hunter2") && s.contains("`prompt`"), "{s}");
     }
 
+    /// Item 11 of the adversarial review: an upstream failure showed readers the upstream's
+    /// address. The client learns the kind of failure; the detail goes to the log only.
+    #[test]
+    fn model_failures_never_show_the_upstream_address() {
+        let url = "http://10.20.30.40:8000/v1/chat/completions";
+        for e in [
+            sluice_llm::LlmError::Upstream {
+                status: None,
+                message: format!("error sending request for url ({url})"),
+            },
+            sluice_llm::LlmError::Upstream {
+                status: Some(502),
+                message: format!("{url} answered 502"),
+            },
+            sluice_llm::LlmError::Generation(format!("stream from {url} broke")),
+            sluice_llm::LlmError::Load(format!("cannot reach {url}")),
+        ] {
+            let body = ApiError::from(e).info().body("req-1").to_string();
+            assert!(!body.contains("10.20.30.40"), "{body}");
+            assert!(body.contains("model_failed"), "{body}");
+        }
+    }
+
     #[test]
     fn the_table() {
         assert_eq!(ApiError::Unauthenticated.status(), StatusCode::UNAUTHORIZED);

@@ -197,3 +197,29 @@ fn an_invalid_policy_reports_file_line_col_and_loads_nothing() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// Item 11 of the adversarial review: `sluice keys new` used to grant every collection
+/// when `--collections` was left out. Now a forgotten flag grants nothing.
+#[test]
+fn keys_new_grants_no_collection_unless_named() {
+    let out = sluice(&["keys", "new", "--principal", "app"], b"");
+    let so = text(&out.stdout);
+    assert!(out.status.success(), "{so}\n{}", text(&out.stderr));
+    assert!(so.contains("collections = []"), "{so}");
+    assert!(!so.contains("\"*\""), "{so}");
+
+    let out = sluice(
+        &[
+            "keys",
+            "new",
+            "--principal",
+            "app",
+            "--collections",
+            "hr,handbook",
+        ],
+        b"",
+    );
+    let so = text(&out.stdout);
+    assert!(out.status.success(), "{so}");
+    assert!(so.contains("\"hr\"") && so.contains("\"handbook\""), "{so}");
+}
