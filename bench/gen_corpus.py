@@ -12,7 +12,11 @@ assignments and, occasionally, PEM private keys. A planted value counts as remov
 tool's output when none of its `fragments` appears verbatim there (for everything but PEM
 keys the only fragment is the value itself; for a PEM key it is each line of the key body).
 
-Usage: gen_corpus.py [--size BYTES|10MB|512KB] [--seed N] [--out DIR]
+With --docs, the same records are also written as a folder of Markdown documents for
+`sluice ingest` (OUT_DIR/docs/dept-NN/doc-NNNNN.md, ~40-60 KB each: a title, then one
+"## Section" per record), which is what bench/ingest_scale.sh ingests.
+
+Usage: gen_corpus.py [--size BYTES|10MB|512KB] [--seed N] [--out DIR] [--docs]
 """
 
 import argparse
@@ -367,21 +371,56 @@ def record(rng):
     return text.replace("\n ", "\n"), planted
 
 
+class Docs:
+    """Groups records into Markdown files of ~40-60 KB, 100 files per department folder."""
+
+    def __init__(self, root, seed):
+        # Its own generator: --docs must not change corpus.jsonl for a given seed.
+        self.root, self.rng = root, random.Random(seed + 1)
+        self.count, self.parts, self.size, self.target = 0, [], 0, 0
+
+    def add(self, text):
+        if not self.parts:
+            self.target = self.rng.randint(40_000, 60_000)
+            title = f"{self.rng.choice(COMPANIES)} {self.rng.choice(TEAMS)} notes {self.count}"
+            self.parts.append(f"# {title}\n")
+        heading = f"## Section {len(self.parts)}: {self.rng.choice(TEAMS)}"
+        self.parts.append(f"{heading}\n\n{text}\n")
+        self.size += len(text)
+        if self.size >= self.target:
+            self.close()
+
+    def close(self):
+        if not self.parts:
+            return
+        folder = os.path.join(self.root, f"dept-{self.count // 100:02d}")
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"doc-{self.count:05d}.md")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(self.parts))
+        self.count, self.parts, self.size = self.count + 1, [], 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="10MB", help="approximate corpus size (default 10MB)")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out"))
+    ap.add_argument("--docs", action="store_true",
+                    help="also write the records as Markdown documents under OUT/docs/")
     a = ap.parse_args()
     limit = parse_size(a.size)
     rng = random.Random(a.seed)
     os.makedirs(a.out, exist_ok=True)
     total = 0
     n = 0
+    docs = Docs(os.path.join(a.out, "docs"), a.seed) if a.docs else None
     with open(os.path.join(a.out, "corpus.jsonl"), "w", encoding="utf-8") as cf, \
          open(os.path.join(a.out, "planted.jsonl"), "w", encoding="utf-8") as pf:
         while total < limit:
             text, planted = record(rng)
+            if docs:
+                docs.add(text)
             line = json.dumps({"id": n, "text": text}, ensure_ascii=False) + "\n"
             cf.write(line)
             for kind, cat, value, frags in planted:
@@ -389,6 +428,9 @@ def main():
                                      "fragments": frags}) + "\n")
             total += len(line.encode())
             n += 1
+    if docs:
+        docs.close()
+        print(f"gen_corpus: {docs.count} documents -> {a.out}/docs/", file=sys.stderr)
     print(f"gen_corpus: {n} records, {total} bytes -> {a.out}/corpus.jsonl, planted.jsonl",
           file=sys.stderr)
 

@@ -683,6 +683,14 @@ impl ChunkStore for ChunkIndex {
         Ok(out.pop().unwrap_or(UpsertOutcome::Unchanged))
     }
 
+    /// All of `docs` in one commit (the inherent [`ChunkIndex::upsert_documents`]).
+    async fn upsert_documents(
+        &self,
+        docs: &[(DocumentMeta, Vec<ChunkInput>)],
+    ) -> Result<Vec<UpsertOutcome>> {
+        ChunkIndex::upsert_documents(self, docs).await
+    }
+
     async fn delete_document(&self, doc_id: &str) -> Result<u64> {
         let _guard = self.write.lock().await;
         let Some(table) = self.table().await? else {

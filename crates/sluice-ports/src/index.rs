@@ -295,6 +295,21 @@ pub trait ChunkStore: Send + Sync {
         chunks: &[ChunkInput],
     ) -> Result<UpsertOutcome>;
 
+    /// Upsert several documents (distinct ids), outcomes in input order, each as
+    /// [`Self::upsert_document`] would. An engine that can commits them **together** — one
+    /// commit, all of them or none visible — which is what makes bulk ingest cheap; this
+    /// default writes them one by one (each still atomic on its own).
+    async fn upsert_documents(
+        &self,
+        docs: &[(DocumentMeta, Vec<ChunkInput>)],
+    ) -> Result<Vec<UpsertOutcome>> {
+        let mut out = Vec::with_capacity(docs.len());
+        for (meta, chunks) in docs {
+            out.push(self.upsert_document(meta, chunks).await?);
+        }
+        Ok(out)
+    }
+
     /// Remove every chunk of a document; returns how many were removed.
     async fn delete_document(&self, doc_id: &str) -> Result<u64>;
 

@@ -7,7 +7,9 @@
 //! 4. hybrid search latency over `SLUICE_BENCH_CHUNKS` (default 100,000) chunks with the
 //!    query embedding included: p50/p99.
 //!
-//! `cargo bench -p sluice-rag --bench retrieval` (after `make models`).
+//! `"$(bench/bin.sh retrieval)"` (after `make models`). With `SLUICE_BENCH_SEARCH_INDEX=URI`
+//! (and `SLUICE_BENCH_SEARCH_COLLECTION`, default `bench`) it only times hybrid search over
+//! that existing index, with the Q&A questions (bench/ingest_scale.sh uses this).
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 #[path = "../tests/common/mod.rs"]
@@ -198,6 +200,13 @@ async fn main() {
             .unwrap_or(1)
     );
 
+    let qa: QaFile =
+        toml::from_str(&std::fs::read_to_string(repo().join("bench/qa/corpora_qa.toml")).unwrap())
+            .unwrap();
+    if let Ok(uri) = std::env::var("SLUICE_BENCH_SEARCH_INDEX") {
+        return existing_index_latency(uri, &qa).await;
+    }
+
     // 1. corpora ingest.
     let tmp = tempfile::tempdir().unwrap();
     let index = index(tmp.path()).await;
@@ -206,9 +215,6 @@ async fn main() {
     timed_ingest(&ing, "demo", &files, "corpora/").await;
 
     // 2. retrieval quality.
-    let qa: QaFile =
-        toml::from_str(&std::fs::read_to_string(repo().join("bench/qa/corpora_qa.toml")).unwrap())
-            .unwrap();
     let r = redactor();
     for mode in [SearchMode::Vector, SearchMode::Fts, SearchMode::Hybrid] {
         let (mut doc_hits, mut chunk_hits, mut mrr) = (0, 0, 0.0);
@@ -363,6 +369,18 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     let grants = vec![coll("finance"), coll("hr"), coll("engineering")];
+    let label = format!("{n} chunks, 3 of 5 collections granted");
+    search_latency(embedder.as_ref(), &big, &grants, &qa, &label).await;
+}
+
+/// Hybrid top-5 latency with the query embedding included, over the Q&A questions.
+async fn search_latency(
+    embedder: &dyn Embedder,
+    index: &ChunkIndex,
+    grants: &[sluice_index::CollectionName],
+    qa: &QaFile,
+    label: &str,
+) {
     let mut total_ms = Vec::new();
     let mut search_ms = Vec::new();
     let rounds = env_usize("SLUICE_BENCH_QUERIES", 200);
@@ -371,9 +389,9 @@ async fn main() {
         let t = Instant::now();
         let v = embedder.embed(&[q.as_str()]).unwrap().pop().unwrap();
         let t2 = Instant::now();
-        let hits = big
+        let hits = index
             .search(
-                &Query::new(q.clone(), v, grants.clone())
+                &Query::new(q.clone(), v, grants.to_vec())
                     .with_k(5)
                     .with_score_floor(None),
             )
@@ -387,11 +405,28 @@ async fn main() {
         total_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     println!(
-        "hybrid top-5 over {n} chunks, 3 of 5 collections granted, {rounds} queries: \
+        "hybrid top-5 over {label}, {rounds} queries: \
          embed+search p50 {:.1} ms p99 {:.1} ms; search only p50 {:.1} ms p99 {:.1} ms",
         pct(&mut total_ms, 0.5),
         pct(&mut total_ms, 0.99),
         pct(&mut search_ms, 0.5),
         pct(&mut search_ms, 0.99)
     );
+}
+
+/// `SLUICE_BENCH_SEARCH_INDEX`: time search over an index someone else built.
+/// The default embedding backend (ONNX Runtime), as `sluice ingest` used to build it.
+async fn existing_index_latency(uri: String, qa: &QaFile) {
+    let embedder =
+        sluice_embed::load_default(&models_root(), &sluice_embed::EmbedConfig::default()).unwrap();
+    let collection = std::env::var("SLUICE_BENCH_SEARCH_COLLECTION").unwrap_or("bench".into());
+    let index = ChunkIndex::open(IndexConfig::new(uri, embedder.dim()))
+        .await
+        .unwrap();
+    let status = index.index_status().await.unwrap();
+    let label = format!(
+        "an existing index of {} chunks (vector index: {}, unindexed: {})",
+        status.rows, status.vector, status.max_unindexed_rows
+    );
+    search_latency(embedder.as_ref(), &index, &[coll(&collection)], qa, &label).await;
 }

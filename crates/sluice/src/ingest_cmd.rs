@@ -48,9 +48,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("`{s}` is not a size like 500k, 64M or 1G"))
 }
 
+/// The progress bar: files done of all, chunks written, MB/s and an ETA from the bytes left.
 struct Bar {
     bar: ProgressBar,
     started: Instant,
+    total_bytes: u64,
     chunks: std::sync::atomic::AtomicUsize,
     bytes: std::sync::atomic::AtomicU64,
 }
@@ -67,10 +69,18 @@ impl Progress for Bar {
                 .suspend(|| eprintln!("failed  {}: {e}", r.source_path));
         }
         self.bar.inc(1);
-        self.bar.set_message(format!(
-            "{chunks} chunks, {:.2} MB/s",
-            bytes as f64 / 1e6 / secs
-        ));
+        let rate = bytes as f64 / secs;
+        let eta = if bytes > 0 {
+            let left = self.total_bytes.saturating_sub(bytes) as f64 / rate;
+            format!(
+                "ETA {}",
+                indicatif::HumanDuration(Duration::from_secs_f64(left))
+            )
+        } else {
+            "ETA –".to_owned()
+        };
+        self.bar
+            .set_message(format!("{chunks} chunks, {:.2} MB/s, {eta}", rate / 1e6));
     }
 }
 
@@ -109,6 +119,7 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
                 ProgressBar::new(files.len() as u64)
             },
             started,
+            total_bytes: files.iter().map(|f| f.size).sum(),
             chunks: 0.into(),
             bytes: 0.into(),
         };
@@ -127,11 +138,20 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string(r)?);
             }
         }
-        // New rows past the threshold get (or refresh) the vector index now, not at query time.
+        // Bring every index up to date now (a bulk load commits in groups and leaves new rows
+        // for the indexes to take in), so the first search after the run is fast.
+        let refresh_started = Instant::now();
         index.refresh_indexes().await?;
+        let status = index.index_status().await?;
+        let refresh = IndexReport {
+            refresh_seconds: refresh_started.elapsed().as_secs_f64(),
+            chunks: status.rows,
+            vector_index: status.vector,
+            unindexed_chunks: status.max_unindexed_rows,
+        };
         summary.seconds = started.elapsed().as_secs_f64();
         if args.json {
-            println!("{}", serde_json::json!({ "summary": summary }));
+            println!("{}", serde_json::json!({ "summary": summary, "index": refresh }));
         } else {
             let mb = summary.bytes as f64 / 1e6;
             println!(
@@ -148,6 +168,7 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
                 mb / summary.seconds.max(1e-9),
                 summary.chunks as f64 / summary.seconds.max(1e-9),
             );
+            println!("{refresh}");
         }
         Ok(if summary.failed > 0 {
             ExitCode::FAILURE
@@ -155,6 +176,39 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
             ExitCode::SUCCESS
         })
     })
+}
+
+/// What the index looks like after the run's refresh (`--json`: the `index` object).
+#[derive(serde::Serialize)]
+struct IndexReport {
+    refresh_seconds: f64,
+    chunks: usize,
+    vector_index: bool,
+    unindexed_chunks: usize,
+}
+
+impl std::fmt::Display for IndexReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "index: refreshed in {:.1} s; {} chunks in the table; ",
+            self.refresh_seconds, self.chunks
+        )?;
+        if self.vector_index {
+            write!(f, "vector index (IVF-HNSW)")?;
+        } else {
+            write!(
+                f,
+                "exact vector search (the ANN index is built from {} chunks)",
+                sluice_index::DEFAULT_VECTOR_INDEX_MIN_ROWS
+            )?;
+        }
+        match (self.unindexed_chunks, self.vector_index) {
+            (0, true) => write!(f, "; full-text and vector indexes up to date"),
+            (0, false) => write!(f, "; full-text index up to date"),
+            (n, _) => write!(f, "; {n} chunks not yet indexed"),
+        }
+    }
 }
 
 /// Retrieval legs, as the CLI spells them.

@@ -5,13 +5,21 @@
 //! [`sluice_policy::Redaction::slice_for`], so a value that straddles a chunk boundary (a
 //! PEM block split across chunks) is replaced in both chunks, never half-stored.
 //!
-//! Each document is one atomic upsert in the index; an interrupted run leaves every document
-//! either in its old or its new version, and running it again skips what is unchanged
-//! (same content hash and policy version) and finishes the rest.
+//! Documents are written in groups, each group one atomic commit in the index; an interrupted
+//! run leaves every document either in its old or its new version, and running it again
+//! skips what is unchanged (same content hash and policy version) and finishes the rest.
+//! [`discover`] finds the files; [`pipeline`] overlaps preparing, embedding and writing for
+//! a run over many files.
+
+mod discover;
+mod pipeline;
+
+pub use discover::discover;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -19,7 +27,7 @@ use sha2::{Digest, Sha256};
 use sluice_ingest::{ChunkConfig, Format};
 use sluice_policy::{Boundary, Finding, Redactor};
 use sluice_ports::Embedder;
-use sluice_ports::{ChunkInput, ChunkStore, CollectionName, DocumentMeta, UpsertOutcome};
+use sluice_ports::{ChunkStore, CollectionName, DocumentMeta};
 
 use crate::error::IngestError;
 
@@ -34,7 +42,17 @@ pub struct IngestOptions {
     pub embed_batch: usize,
     /// Wall-clock budget for extracting, redacting and chunking one document; past it the
     /// file fails alone (a hostile PDF must not hold the run).
-    pub prepare_timeout: std::time::Duration,
+    pub prepare_timeout: Duration,
+    /// Documents read, extracted, redacted and chunked at the same time while the embedder
+    /// works (each on a blocking thread).
+    pub prepare_workers: usize,
+    /// A group — embedded together in length-sorted batches and written in one commit —
+    /// closes at this many documents…
+    pub group_docs: usize,
+    /// …or this many chunks…
+    pub group_chunks: usize,
+    /// …or when its first document has waited this long (a slow folder still commits).
+    pub group_wait: Duration,
 }
 
 impl Default for IngestOptions {
@@ -43,7 +61,11 @@ impl Default for IngestOptions {
             max_file_bytes: 64 * 1024 * 1024,
             chunk: ChunkConfig::default(),
             embed_batch: 32,
-            prepare_timeout: std::time::Duration::from_secs(120),
+            prepare_timeout: Duration::from_secs(120),
+            prepare_workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(8)),
+            group_docs: 64,
+            group_chunks: 512,
+            group_wait: Duration::from_secs(10),
         }
     }
 }
@@ -159,124 +181,6 @@ pub fn doc_id(collection: &str, source_path: &str) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-/// Walks the inputs. Folders are walked recursively (hidden entries skipped, symlinks
-/// followed only when they stay inside the folder); files of types Sluice does not read are
-/// skipped in folders but a failure when named directly. Returns the files and the failures
-/// found while walking, plus the count of skipped files.
-pub fn discover(inputs: &[PathBuf]) -> (Vec<SourceFile>, Vec<(String, IngestError)>, usize) {
-    let mut files = Vec::new();
-    let mut failures = Vec::new();
-    let mut skipped = 0;
-    for input in inputs {
-        let meta = match std::fs::metadata(input) {
-            Ok(m) => m,
-            Err(e) => {
-                failures.push((input.display().to_string(), IngestError::Unreadable(e)));
-                continue;
-            }
-        };
-        if meta.is_file() {
-            let name = input
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| input.display().to_string());
-            files.push(SourceFile {
-                path: input.clone(),
-                source_path: name,
-                size: meta.len(),
-            });
-            continue;
-        }
-        let root = match std::fs::canonicalize(input) {
-            Ok(r) => r,
-            Err(e) => {
-                failures.push((input.display().to_string(), IngestError::Unreadable(e)));
-                continue;
-            }
-        };
-        let walker = walkdir::WalkDir::new(input)
-            .follow_links(false)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-        for entry in walker {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let p = e
-                        .path()
-                        .map(|p| rel(input, p))
-                        .unwrap_or_else(|| input.display().to_string());
-                    let io = e
-                        .into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("walk error"));
-                    failures.push((p, IngestError::Unreadable(io)));
-                    continue;
-                }
-            };
-            let path = entry.path();
-            let source_path = rel(input, path);
-            let ft = entry.file_type();
-            let (is_file, size) = if ft.is_symlink() {
-                match std::fs::canonicalize(path) {
-                    Ok(target) if !target.starts_with(&root) => {
-                        failures.push((
-                            source_path,
-                            IngestError::SymlinkOutsideRoot {
-                                root: input.clone(),
-                            },
-                        ));
-                        continue;
-                    }
-                    Ok(target) => match std::fs::metadata(&target) {
-                        // A link to a folder inside the root: its files are walked there.
-                        Ok(m) if m.is_dir() => continue,
-                        Ok(m) => (m.is_file(), m.len()),
-                        Err(e) => {
-                            failures.push((source_path, IngestError::Unreadable(e)));
-                            continue;
-                        }
-                    },
-                    Err(e) => {
-                        failures.push((source_path, IngestError::Unreadable(e)));
-                        continue;
-                    }
-                }
-            } else if ft.is_dir() {
-                continue;
-            } else {
-                (ft.is_file(), entry.metadata().map(|m| m.len()).unwrap_or(0))
-            };
-            let supported = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| Format::from_extension(e).is_ok());
-            if !supported {
-                skipped += 1;
-                continue;
-            }
-            if !is_file {
-                failures.push((source_path, IngestError::NotAFile));
-                continue;
-            }
-            files.push(SourceFile {
-                path: path.to_path_buf(),
-                source_path,
-                size,
-            });
-        }
-    }
-    (files, failures, skipped)
-}
-
-fn rel(root: &Path, path: &Path) -> String {
-    let r = path.strip_prefix(root).unwrap_or(path);
-    r.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 /// Runs documents through the ingest boundary into the index.
 #[derive(Clone)]
 pub struct Ingestor {
@@ -286,9 +190,28 @@ pub struct Ingestor {
     opts: IngestOptions,
 }
 
-/// A document after extraction, redaction and chunking, ready to embed.
-struct Prepared {
-    chunks: Vec<(std::ops::Range<u64>, String, String)>,
+/// A chunk after extraction, redaction and chunking: its span in the source, its redacted
+/// heading path and its redacted text.
+struct PreparedChunk {
+    span: std::ops::Range<u64>,
+    heading: String,
+    text: String,
+}
+
+/// A document on its way through a run: finished already (failed, blocked or unchanged), or
+/// prepared and waiting to be embedded and written.
+enum Staged {
+    Done(FileReport),
+    Ready(ReadyDoc),
+}
+
+/// A prepared document: its report so far, what the index will store about it, whether an
+/// older version is stored, and its chunks.
+struct ReadyDoc {
+    report: FileReport,
+    meta: DocumentMeta,
+    existed: bool,
+    chunks: Vec<PreparedChunk>,
 }
 
 impl Ingestor {
@@ -312,61 +235,10 @@ impl Ingestor {
         &self.opts
     }
 
-    /// Ingests files one after another into `collection`; a failure is reported and the run
-    /// goes on. Reports are in input order.
-    pub async fn ingest_files(
-        &self,
-        collection: &CollectionName,
-        files: &[SourceFile],
-        progress: &dyn Progress,
-    ) -> Vec<FileReport> {
-        let mut out = Vec::with_capacity(files.len());
-        for f in files {
-            let report = self.ingest_file(collection, f).await;
-            progress.file_done(&report);
-            out.push(report);
-        }
-        out
-    }
-
-    /// Ingests one file from disk.
+    /// Ingests one file from disk (one commit).
     pub async fn ingest_file(&self, collection: &CollectionName, f: &SourceFile) -> FileReport {
-        let mut report = self.screened_report(collection, &f.source_path);
-        if report.outcome.is_err() {
-            return report;
-        }
-        if f.size > self.opts.max_file_bytes {
-            report.outcome = Err(IngestError::TooLarge {
-                size: f.size,
-                limit: self.opts.max_file_bytes,
-            });
-            return report;
-        }
-        let format = match f
-            .path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(Format::from_extension)
-        {
-            Some(Ok(fmt)) => fmt,
-            Some(Err(e)) => {
-                report.outcome = Err(e.into());
-                return report;
-            }
-            None => {
-                report.outcome =
-                    Err(sluice_ingest::ExtractError::Unsupported(String::new()).into());
-                return report;
-            }
-        };
-        // Read at most limit + 1 bytes: the file may have grown since it was listed.
-        match read_bounded(&f.path, self.opts.max_file_bytes).await {
-            Ok(bytes) => self.ingest_into(collection, report, bytes, format).await,
-            Err(e) => {
-                report.outcome = Err(e);
-                report
-            }
-        }
+        let staged = self.stage_file(collection, f).await;
+        self.finish_one(staged).await
     }
 
     /// Ingests one document given as bytes (uploads, tests). `source_path` is the caller's:
@@ -379,10 +251,64 @@ impl Ingestor {
         format: Format,
     ) -> FileReport {
         let report = self.screened_report(collection, source_path);
-        if report.outcome.is_err() {
-            return report;
+        let staged = if report.outcome.is_err() {
+            Staged::Done(report)
+        } else {
+            self.stage_bytes(collection, report, bytes, format).await
+        };
+        self.finish_one(staged).await
+    }
+
+    async fn finish_one(&self, staged: Staged) -> FileReport {
+        match staged {
+            Staged::Done(report) => report,
+            Staged::Ready(doc) => {
+                let mut group = [doc];
+                self.write_group(&mut group).await;
+                let [doc] = group;
+                doc.report
+            }
         }
-        self.ingest_into(collection, report, bytes, format).await
+    }
+
+    /// Reads and prepares one file from disk; see [`Self::stage_bytes`].
+    async fn stage_file(&self, collection: &CollectionName, f: &SourceFile) -> Staged {
+        let mut report = self.screened_report(collection, &f.source_path);
+        if report.outcome.is_err() {
+            return Staged::Done(report);
+        }
+        if f.size > self.opts.max_file_bytes {
+            report.outcome = Err(IngestError::TooLarge {
+                size: f.size,
+                limit: self.opts.max_file_bytes,
+            });
+            return Staged::Done(report);
+        }
+        let format = match f
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(Format::from_extension)
+        {
+            Some(Ok(fmt)) => fmt,
+            Some(Err(e)) => {
+                report.outcome = Err(e.into());
+                return Staged::Done(report);
+            }
+            None => {
+                report.outcome =
+                    Err(sluice_ingest::ExtractError::Unsupported(String::new()).into());
+                return Staged::Done(report);
+            }
+        };
+        // Read at most limit + 1 bytes: the file may have grown since it was listed.
+        match read_bounded(&f.path, self.opts.max_file_bytes).await {
+            Ok(bytes) => self.stage_bytes(collection, report, bytes, format).await,
+            Err(e) => {
+                report.outcome = Err(e);
+                Staged::Done(report)
+            }
+        }
     }
 
     /// The report of a document whose path went through the ingest boundary: the path is
@@ -407,47 +333,48 @@ impl Ingestor {
         report
     }
 
-    async fn ingest_into(
+    /// Skips a document stored unchanged; otherwise extracts it, runs the ingest boundary
+    /// over it and chunks it, on a blocking thread within the per-file budget.
+    async fn stage_bytes(
         &self,
         collection: &CollectionName,
         mut report: FileReport,
         bytes: Vec<u8>,
         format: Format,
-    ) -> FileReport {
+    ) -> Staged {
         report.bytes = bytes.len() as u64;
-        let (source_path, id) = (report.source_path.clone(), report.doc_id.clone());
-        match self
-            .ingest_inner(
-                collection,
-                &source_path,
-                &id,
-                bytes,
-                format,
-                &mut report.details,
-            )
-            .await
-        {
-            Ok((outcome, chunks)) => {
-                report.outcome = Ok(outcome);
-                report.chunks = chunks;
-            }
-            Err(e) => report.outcome = Err(e),
-        }
+        let staged = self
+            .prepare_doc(collection, &mut report, bytes, format)
+            .await;
         for f in &report.details {
             *report.findings.entry(f.entity.to_string()).or_insert(0) += 1;
         }
-        report
+        match staged {
+            Ok(Some((meta, existed, chunks))) => Staged::Ready(ReadyDoc {
+                report,
+                meta,
+                existed,
+                chunks,
+            }),
+            Ok(None) => {
+                report.outcome = Ok(FileOutcome::Unchanged);
+                Staged::Done(report)
+            }
+            Err(e) => {
+                report.outcome = Err(e);
+                Staged::Done(report)
+            }
+        }
     }
 
-    async fn ingest_inner(
+    /// `None` when the stored version has the same content hash and policy version.
+    async fn prepare_doc(
         &self,
         collection: &CollectionName,
-        source_path: &str,
-        id: &str,
+        report: &mut FileReport,
         bytes: Vec<u8>,
         format: Format,
-        details: &mut Vec<Finding>,
-    ) -> Result<(FileOutcome, usize), IngestError> {
+    ) -> Result<Option<(DocumentMeta, bool, Vec<PreparedChunk>)>, IngestError> {
         if bytes.len() as u64 > self.opts.max_file_bytes {
             return Err(IngestError::TooLarge {
                 size: bytes.len() as u64,
@@ -456,12 +383,12 @@ impl Ingestor {
         }
         let content_hash = hex::encode(Sha256::digest(&bytes));
         let policy_version = self.redactor.policy().version().to_owned();
-        let stored = self.store.stored(id).await?;
-        if let Some(s) = &stored
-            && s.content_hash == content_hash
-            && s.policy_version == policy_version
+        let stored = self.store.stored(&report.doc_id).await?;
+        if stored
+            .as_ref()
+            .is_some_and(|s| s.content_hash == content_hash && s.policy_version == policy_version)
         {
-            return Ok((FileOutcome::Unchanged, 0));
+            return Ok(None);
         }
 
         let redactor = self.redactor.clone();
@@ -477,53 +404,22 @@ impl Ingestor {
         });
         // A job past its budget is abandoned (a blocking thread cannot be killed; the
         // extractor's own size and depth limits bound what it can still cost).
-        let (prepared, found) = tokio::time::timeout(self.opts.prepare_timeout, job)
+        let (chunks, found) = tokio::time::timeout(self.opts.prepare_timeout, job)
             .await
             .map_err(|_| IngestError::TimedOut {
                 secs: self.opts.prepare_timeout.as_secs(),
             })?
             .map_err(|e| IngestError::Internal(e.to_string()))?;
-        details.extend(found);
-        let prepared = prepared?;
-
-        let mut inputs = Vec::with_capacity(prepared.chunks.len());
-        for batch in prepared.chunks.chunks(self.opts.embed_batch.max(1)) {
-            let texts: Vec<String> = batch
-                .iter()
-                .map(|(_, heading, text)| embed_text(heading, text))
-                .collect();
-            let embedder = self.embedder.clone();
-            let vectors = tokio::task::spawn_blocking(move || {
-                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                embedder.embed(&refs)
-            })
-            .await
-            .map_err(|e| IngestError::Internal(e.to_string()))??;
-            for ((span, heading, text), vector) in batch.iter().zip(vectors) {
-                inputs.push(ChunkInput {
-                    span: span.clone(),
-                    heading_path: heading.clone(),
-                    text: text.clone(),
-                    vector,
-                });
-            }
-        }
-
+        report.details.extend(found);
         let meta = DocumentMeta {
-            doc_id: id.to_owned(),
+            doc_id: report.doc_id.clone(),
             collection: collection.clone(),
-            source_path: source_path.to_owned(),
+            source_path: report.source_path.clone(),
             content_hash,
             policy_version,
             ingested_at_ms: now_ms(),
         };
-        let n = inputs.len();
-        let outcome = match self.store.upsert_document(&meta, &inputs).await? {
-            UpsertOutcome::Unchanged => FileOutcome::Unchanged,
-            UpsertOutcome::Written { .. } if stored.is_some() => FileOutcome::Updated,
-            UpsertOutcome::Written { .. } => FileOutcome::Added,
-        };
-        Ok((outcome, n))
+        Ok(Some((meta, stored.is_some(), chunks?)))
     }
 }
 
@@ -544,7 +440,7 @@ fn prepare(
     format: Format,
     cfg: &ChunkConfig,
     limits: &sluice_ingest::ExtractLimits,
-) -> (Result<Prepared, IngestError>, Vec<Finding>) {
+) -> (Result<Vec<PreparedChunk>, IngestError>, Vec<Finding>) {
     let doc = match sluice_ingest::extract_with_limits(bytes, format, limits) {
         Ok(d) => d,
         Err(e) => return (Err(e.into()), Vec::new()),
@@ -570,10 +466,13 @@ fn prepare(
             .entry(c.heading_path.as_str())
             .or_insert_with(|| redactor.redact(&c.heading_path, Boundary::Ingest).text)
             .clone();
-        out.push((c.span.start as u64..c.span.end as u64, heading, text));
+        out.push(PreparedChunk {
+            span: c.span.start as u64..c.span.end as u64,
+            heading,
+            text,
+        });
     }
-    let findings = red.findings;
-    (Ok(Prepared { chunks: out }), findings)
+    (Ok(out), red.findings)
 }
 
 async fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, IngestError> {
