@@ -10,6 +10,11 @@ use crate::file::DetectorSpec;
 use crate::names_build::{self, NamesError};
 
 impl Builder {
+    /// A problem with detector `spec` of file `src`, at byte `off` of that file.
+    fn spec_err(&mut self, src: &PolicySource, spec: &DetectorSpec, off: usize, m: String) {
+        self.err(&src.path, &src.text, off, Some(spec.id.get_ref()), m);
+    }
+
     pub(super) fn detector(
         &mut self,
         src: &PolicySource,
@@ -19,15 +24,15 @@ impl Builder {
     ) -> Option<Detector> {
         let id = spec.id.get_ref().as_str();
         let before = self.diags.len();
-        let e = |b: &mut Self, off: usize, m: String| b.err(&src.path, &src.text, off, Some(id), m);
         let at = spec.id.span().start;
         if id.is_empty()
             || !id
                 .bytes()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(&c))
         {
-            e(
-                self,
+            self.spec_err(
+                src,
+                spec,
                 at,
                 "id must be non-empty lower-case letters, digits, `.`, `_` or `-`".into(),
             );
@@ -38,31 +43,35 @@ impl Builder {
                 .bytes()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
         {
-            e(
-                self,
+            self.spec_err(
+                src,
+                spec,
                 spec.entity.span().start,
                 "entity must be SCREAMING_SNAKE_CASE".into(),
             );
         }
         let score = spec.score.as_ref().map_or(0.9, |s| *s.get_ref());
         if !(score > 0.0 && score <= 1.0) {
-            e(
-                self,
+            self.spec_err(
+                src,
+                spec,
                 spec.score.as_ref().map_or(at, |s| s.span().start),
                 "score must be in (0, 1]".into(),
             );
         }
         let context_window = spec.context_window.as_ref().map_or(48, |w| *w.get_ref());
         if context_window > MAX_CONTEXT_WINDOW {
-            e(
-                self,
+            self.spec_err(
+                src,
+                spec,
                 spec.context_window.as_ref().map_or(at, |w| w.span().start),
                 format!("context_window is at most {MAX_CONTEXT_WINDOW}"),
             );
         }
         if spec.context_required && spec.context.is_empty() {
-            e(
-                self,
+            self.spec_err(
+                src,
+                spec,
                 at,
                 "context_required needs a non-empty `context` list".into(),
             );
@@ -73,8 +82,9 @@ impl Builder {
                 Some(f) => validators.push(f),
                 None => {
                     let names: Vec<_> = sluice_validators::names().collect();
-                    e(
-                        self,
+                    self.spec_err(
+                        src,
+                        spec,
                         v.span().start,
                         format!(
                             "unknown validator `{}` (known: {})",
@@ -89,7 +99,7 @@ impl Builder {
         for p in &spec.allow_patterns {
             match build_regex(p.get_ref()) {
                 Ok(re) => allow_patterns.push(re),
-                Err(m) => e(self, p.span().start, format!("allow_patterns: {m}")),
+                Err(m) => self.spec_err(src, spec, p.span().start, format!("allow_patterns: {m}")),
             }
         }
         let context = if spec.context.is_empty() {
@@ -107,8 +117,9 @@ impl Builder {
             "keywords" => self.keywords_kind(src, spec)?,
             "names" => self.names_kind(src, spec, sources)?,
             other => {
-                e(
-                    self,
+                self.spec_err(
+                    src,
+                    spec,
                     spec.kind.as_ref().map_or(at, |k| k.span().start),
                     format!("unknown kind `{other}` (expected regex, keywords or names)"),
                 );
@@ -116,7 +127,7 @@ impl Builder {
             }
         };
         if spec.names.is_some() && kind_name != "names" {
-            e(self, at, "`names` belongs to kind = \"names\"".into());
+            self.spec_err(src, spec, at, "`names` belongs to kind = \"names\"".into());
         }
         if self.diags.len() != before {
             return None;
@@ -162,37 +173,37 @@ impl Builder {
         src: &PolicySource,
         spec: &DetectorSpec,
     ) -> Option<(DetectorKind, usize, usize)> {
-        let id = spec.id.get_ref().as_str();
-        let e = |b: &mut Self, off: usize, m: String| b.err(&src.path, &src.text, off, Some(id), m);
         let at = spec.id.span().start;
         if !spec.keywords.is_empty() {
-            e(
-                self,
+            self.spec_err(
+                src,
+                spec,
                 spec.keywords[0].span().start,
                 "`keywords` belongs to kind = \"keywords\"".into(),
             );
         }
         let Some(pattern) = &spec.pattern else {
-            e(self, at, "a regex detector needs `pattern`".into());
+            self.spec_err(src, spec, at, "a regex detector needs `pattern`".into());
             return None;
         };
         let p_at = pattern.span().start;
         let hir = match parse_hir(pattern.get_ref()) {
             Ok(h) => h,
             Err(m) => {
-                e(self, p_at, format!("invalid pattern: {m}"));
+                self.spec_err(src, spec, p_at, format!("invalid pattern: {m}"));
                 return None;
             }
         };
         let props = hir.properties();
         let max_len = match props.maximum_len() {
             None => {
-                e(self, p_at, "pattern can match unbounded length: use bounded repetition such as {1,64} instead of +, * or {n,}".into());
+                self.spec_err(src, spec, p_at, "pattern can match unbounded length: use bounded repetition such as {1,64} instead of +, * or {n,}".into());
                 return None;
             }
             Some(n) if n > MAX_PATTERN_LEN => {
-                e(
-                    self,
+                self.spec_err(
+                    src,
+                    spec,
                     p_at,
                     format!("pattern can match up to {n} bytes; the limit is {MAX_PATTERN_LEN}"),
                 );
@@ -201,12 +212,12 @@ impl Builder {
             Some(n) => n,
         };
         if props.minimum_len() == Some(0) {
-            e(self, p_at, "pattern can match the empty string".into());
+            self.spec_err(src, spec, p_at, "pattern can match the empty string".into());
         }
         let re = match build_regex(pattern.get_ref()) {
             Ok(re) => re,
             Err(m) => {
-                e(self, p_at, format!("invalid pattern: {m}"));
+                self.spec_err(src, spec, p_at, format!("invalid pattern: {m}"));
                 return None;
             }
         };
@@ -217,8 +228,9 @@ impl Builder {
             {
                 Some(i) => Some(i),
                 None => {
-                    e(
-                        self,
+                    self.spec_err(
+                        src,
+                        spec,
                         g.span().start,
                         format!(
                             "secret_group `{}` is not a named group of the pattern",
@@ -239,8 +251,9 @@ impl Builder {
             .collect();
         for l in &spec.prefilter {
             if l.get_ref().is_empty() || !l.get_ref().is_ascii() {
-                e(
-                    self,
+                self.spec_err(
+                    src,
+                    spec,
                     l.span().start,
                     "prefilter literals must be non-empty ASCII".into(),
                 );
@@ -260,27 +273,31 @@ impl Builder {
         src: &PolicySource,
         spec: &DetectorSpec,
     ) -> Option<(DetectorKind, usize, usize)> {
-        let id = spec.id.get_ref().as_str();
-        let e = |b: &mut Self, off: usize, m: String| b.err(&src.path, &src.text, off, Some(id), m);
         let at = spec.id.span().start;
         if spec.pattern.is_some() {
-            e(self, at, "`pattern` belongs to kind = \"regex\"".into());
+            self.spec_err(
+                src,
+                spec,
+                at,
+                "`pattern` belongs to kind = \"regex\"".into(),
+            );
         }
         if spec.keywords.is_empty() {
-            e(
-                self,
+            self.spec_err(
+                src,
+                spec,
                 at,
                 "a keywords detector needs a non-empty `keywords` list".into(),
             );
         }
         for k in &spec.keywords {
             if k.get_ref().trim().is_empty() {
-                e(self, k.span().start, "empty keyword".into());
+                self.spec_err(src, spec, k.span().start, "empty keyword".into());
             }
         }
         if spec.case_insensitive == Some(false) {
             // Keywords are matched on the normalised view with ASCII case folding.
-            e(self, at, "case_insensitive = false is not supported: keywords always match ASCII case-insensitively".into());
+            self.spec_err(src, spec, at, "case_insensitive = false is not supported: keywords always match ASCII case-insensitively".into());
         }
         let max_len = spec
             .keywords
@@ -301,17 +318,22 @@ impl Builder {
         sources: &[PolicySource],
     ) -> Option<(DetectorKind, usize, usize)> {
         let id = spec.id.get_ref().as_str();
-        let e = |b: &mut Self, off: usize, m: String| b.err(&src.path, &src.text, off, Some(id), m);
         let at = spec.id.span().start;
         if spec.pattern.is_some() || !spec.keywords.is_empty() {
-            e(
-                self,
+            self.spec_err(
+                src,
+                spec,
                 at,
                 "`pattern` and `keywords` do not belong to kind = \"names\"".into(),
             );
         }
         let Some(names) = &spec.names else {
-            e(self, at, "a names detector needs a `names` table".into());
+            self.spec_err(
+                src,
+                spec,
+                at,
+                "a names detector needs a `names` table".into(),
+            );
             return None;
         };
         match names_build::build(names, sources) {
@@ -321,7 +343,7 @@ impl Builder {
                 Some((DetectorKind::Names(Box::new(model)), max_len, max_len))
             }
             Err(NamesError::Spec(off, m)) => {
-                e(self, off, m);
+                self.spec_err(src, spec, off, m);
                 None
             }
             Err(NamesError::Lists(path, off, m)) => {
