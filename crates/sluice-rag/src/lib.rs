@@ -21,7 +21,7 @@ pub mod views;
 
 pub use answer::{
     AnswerEvent, AnswerMode, AnswerSettings, AnswerSummary, Answerer, AskRequest, Citation,
-    NO_CONTEXT_ANSWER, Prepared, Timings,
+    DEFAULT_CONTEXT_SENTENCES, NO_CONTEXT_ANSWER, OnBusy, Prepared, Timings,
 };
 pub use error::{AnswerError, IngestError};
 pub use ingest::{

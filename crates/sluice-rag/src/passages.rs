@@ -41,9 +41,15 @@ pub struct Passage {
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
     pub text: String,
+    /// Index of its source in the hits.
     pub hit: usize,
+    /// Its position among its source's sentences.
+    pub pos: usize,
     pub lexical: f32,
 }
+
+/// Candidates with their final score, best first ([`rank`]).
+pub(crate) type Ranked = Vec<(Candidate, f32)>;
 
 /// Words of at least two letters or digits, lower-cased, minus stop words.
 pub(crate) fn terms(text: &str) -> Vec<String> {
@@ -114,12 +120,13 @@ pub(crate) fn shortlist(question: &str, hits: &[SearchHit], max: usize) -> Vec<C
     let q: HashSet<String> = terms(question).into_iter().collect();
     let mut cands: Vec<(Candidate, HashSet<String>)> = Vec::new();
     for (i, h) in hits.iter().enumerate() {
-        for s in sentences(&h.text) {
+        for (pos, s) in sentences(&h.text).into_iter().enumerate() {
             let t: HashSet<String> = terms(&s).into_iter().collect();
             cands.push((
                 Candidate {
                     text: s,
                     hit: i,
+                    pos,
                     lexical: 0.0,
                 },
                 t,
@@ -150,21 +157,21 @@ pub(crate) fn shortlist(question: &str, hits: &[SearchHit], max: usize) -> Vec<C
     out
 }
 
-/// The passages for `question` among `hits` (already through the context boundary):
-/// the lexical shortlist, re-ranked by embedding similarity to `question_vec` when one is
-/// given (half lexical, half cosine).
-pub(crate) async fn select(
+/// The sentences of `hits` (already through the context boundary) that best answer
+/// `question`, best first: the lexical shortlist of `shortlist` sentences, re-ranked by
+/// embedding similarity to `question_vec` when one is given (half lexical, half cosine).
+pub(crate) async fn rank(
     searcher: &crate::search::Searcher,
     question: &str,
     question_vec: &[f32],
     hits: &[SearchHit],
-    max: usize,
-) -> Result<Vec<Passage>, crate::AnswerError> {
-    let short = shortlist(question, hits, SHORTLIST);
-    if short.is_empty() || max == 0 {
+    shortlist_len: usize,
+) -> Result<Ranked, crate::AnswerError> {
+    let short = shortlist(question, hits, shortlist_len);
+    if short.is_empty() {
         return Ok(Vec::new());
     }
-    let scored: Vec<(Candidate, f32)> = if question_vec.is_empty() {
+    let mut scored: Ranked = if question_vec.is_empty() {
         short
             .into_iter()
             .map(|c| {
@@ -186,31 +193,36 @@ pub(crate) async fn select(
             })
             .collect()
     };
-    Ok(finish(scored, hits, max))
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Ok(scored)
 }
 
-/// The final passages: `scored` (candidate, combined score) best first, at most `max`,
-/// one per distinct text, numbered by their source's position in `hits`.
+/// The final passages: the best of `scored` (candidate, combined score) from the first
+/// `sources` hits, at most `max`, one per distinct text, numbered by their source's
+/// position in `hits`.
 pub(crate) fn finish(
-    mut scored: Vec<(Candidate, f32)>,
+    scored: &[(Candidate, f32)],
     hits: &[SearchHit],
+    sources: usize,
     max: usize,
 ) -> Vec<Passage> {
+    let mut scored: Vec<&(Candidate, f32)> =
+        scored.iter().filter(|(c, _)| c.hit < sources).collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut seen = HashSet::new();
     scored
         .into_iter()
-        .filter(|(c, _)| seen.insert(c.text.clone()))
+        .filter(|(c, _)| seen.insert(c.text.as_str()))
         .take(max)
         .map(|(c, score)| {
             let h = &hits[c.hit];
             Passage {
-                text: c.text,
+                text: c.text.clone(),
                 n: c.hit + 1,
                 source_path: h.source_path.clone(),
                 heading_path: h.heading_path.clone(),
                 span: h.span.clone(),
-                score,
+                score: *score,
             }
         })
         .collect()
@@ -277,16 +289,14 @@ mod tests {
         ];
         let top = shortlist("How long are base backups retained?", &hits, 3);
         assert!(top[0].text.contains("35 days"), "{:?}", top[0].text);
-        let p = finish(
-            top.into_iter()
-                .map(|c| {
-                    let s = c.lexical;
-                    (c, s)
-                })
-                .collect(),
-            &hits,
-            2,
-        );
+        let scored: Ranked = top
+            .into_iter()
+            .map(|c| {
+                let s = c.lexical;
+                (c, s)
+            })
+            .collect();
+        let p = finish(&scored, &hits, hits.len(), 2);
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].n, 1);
         assert_eq!(p[0].source_path, "runbooks/backup.md");

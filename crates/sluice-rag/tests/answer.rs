@@ -9,13 +9,15 @@ mod common;
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use common::*;
 use futures::StreamExt;
 use sluice_index::{Hit, Retriever};
 use sluice_llm::{EchoGenerator, Generator, LocalModelConfig, MistralRsGenerator};
+use sluice_ports::{ChatRequest, GenStream, LlmError};
 use sluice_rag::{
     AnswerError, AnswerEvent, AnswerSettings, Answerer, AskRequest, IngestOptions,
-    NO_CONTEXT_ANSWER, discover,
+    NO_CONTEXT_ANSWER, OnBusy, discover,
 };
 use sluice_testkit::{Counting, FixedHits, Spelling, hit};
 use tokio::sync::OnceCell;
@@ -317,5 +319,170 @@ async fn long_context_is_trimmed_not_a_crash() {
         p.citations.len() < 20 && !p.citations.is_empty(),
         "{}",
         p.citations.len()
+    );
+}
+
+// ---- What the model reads (`context_sentences`) and a full model queue (`on_busy`). ----
+
+/// One chunk whose second sentence answers the question and whose others do not.
+const RUNBOOK: &str = "Manual failover within the region is a planned operation. \
+Promote the replica with pg_ctl promote on the standby host. \
+The cafeteria serves lunch at noon on weekdays. \
+Parking permits are renewed every January at the front desk. \
+After the promotion, repoint the VIP at the new primary.";
+
+fn runbook() -> Arc<FixedHits> {
+    let mut h: Hit = hit("runbooks/failover.md", "Failover > Manual", RUNBOOK);
+    h.score = 1.0;
+    Arc::new(FixedHits(vec![h]))
+}
+
+fn question() -> AskRequest {
+    AskRequest::question(
+        "How do I promote the replica during a manual failover?",
+        vec![coll("ops")],
+    )
+}
+
+/// The user turn the model would read.
+async fn prompt_of(settings: AnswerSettings) -> String {
+    let a = Answerer::new(
+        embedder(),
+        runbook(),
+        Arc::new(EchoGenerator::new()),
+        settings,
+    );
+    let p = a.prepare(&redactor(), question()).await.unwrap();
+    assert_eq!(p.citations.len(), 1);
+    p.messages.last().unwrap().content.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_context_sentences_the_model_reads_only_the_best_sentences() {
+    let whole = prompt_of(AnswerSettings {
+        context_sentences: 0,
+        ..AnswerSettings::default()
+    })
+    .await;
+    assert!(whole.contains("cafeteria") && whole.contains("Parking permits"));
+
+    let focused = prompt_of(AnswerSettings {
+        context_sentences: 2,
+        ..AnswerSettings::default()
+    })
+    .await;
+    // Same source number and title, far less text.
+    assert!(
+        focused.contains("<source id=\"1\" title=\"runbooks/failover.md (Failover > Manual)\">"),
+        "{focused}"
+    );
+    assert!(
+        focused.contains("Promote the replica with pg_ctl promote"),
+        "{focused}"
+    );
+    assert!(
+        !focused.contains("cafeteria") && !focused.contains("Parking permits"),
+        "{focused}"
+    );
+    assert!(focused.len() < whole.len());
+    // The question and the citation instruction are still there.
+    assert!(focused.contains("Question: How do I promote the replica"));
+    assert!(focused.contains("[1]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn picked_sentences_keep_their_document_order() {
+    let focused = prompt_of(AnswerSettings {
+        context_sentences: 3,
+        ..AnswerSettings::default()
+    })
+    .await;
+    let body = focused
+        .split("<source id=\"1\"")
+        .nth(1)
+        .and_then(|s| s.split("</source>").next())
+        .unwrap();
+    let promote = body.find("Promote the replica").unwrap();
+    if let Some(repoint) = body.find("repoint the VIP") {
+        assert!(promote < repoint, "{body}");
+    }
+    if let Some(failover) = body.find("Manual failover within") {
+        assert!(failover < promote, "{body}");
+    }
+}
+
+/// A model whose queue is always full.
+struct Busy;
+
+#[async_trait]
+impl Generator for Busy {
+    fn model_id(&self) -> &str {
+        "busy"
+    }
+    fn context_length(&self) -> usize {
+        8192
+    }
+    fn count_tokens(&self, text: &str) -> usize {
+        text.len() / 4 + 1
+    }
+    async fn generate(&self, _: ChatRequest) -> Result<GenStream, LlmError> {
+        Err(LlmError::Busy { queue_depth: 8 })
+    }
+}
+
+fn busy(on_busy: OnBusy) -> Answerer {
+    Answerer::new(
+        embedder(),
+        runbook(),
+        Arc::new(Busy),
+        AnswerSettings {
+            on_busy,
+            ..AnswerSettings::default()
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_model_queue_is_refused_by_default() {
+    let err = busy(OnBusy::Reject)
+        .ask(&redactor(), question())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AnswerError::Llm(LlmError::Busy { .. })),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "model_busy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_model_queue_answers_with_the_passages_when_configured() {
+    let answer = busy(OnBusy::Extractive)
+        .ask(&redactor(), question())
+        .await
+        .unwrap();
+    assert!(!answer.summary.model_called);
+    assert!(
+        answer.text.starts_with("From the sources:"),
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.text.contains("Promote the replica"),
+        "{}",
+        answer.text
+    );
+    assert!(answer.citations[0].cited, "the passages cite [1]");
+
+    // Without RAG there are no passages to fall back to: still refused.
+    let mut direct = question();
+    direct.rag = false;
+    let err = busy(OnBusy::Extractive)
+        .ask(&redactor(), direct)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AnswerError::Llm(LlmError::Busy { .. })),
+        "{err:?}"
     );
 }

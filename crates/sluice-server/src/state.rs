@@ -116,6 +116,9 @@ impl AppState {
                 max_tokens: parts.config.answer.max_tokens,
                 ..sluice_llm::GenerationParams::default()
             },
+            answer_mode: parts.config.answer.mode,
+            on_busy: parts.config.answer.on_busy,
+            context_sentences: parts.config.answer.context_sentences,
             ..AnswerSettings::default()
         };
         let answerer = Answerer::new(

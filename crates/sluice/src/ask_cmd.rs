@@ -45,6 +45,9 @@ pub struct AskArgs {
     /// Most tokens to generate.
     #[arg(long, default_value_t = 256)]
     max_tokens: usize,
+    /// Sentences of the sources the model reads (0: whole chunks); see `[answer] context_sentences`.
+    #[arg(long, default_value_t = sluice_rag::DEFAULT_CONTEXT_SENTENCES)]
+    context_sentences: usize,
     /// Sampling temperature (0 = greedy, reproducible).
     #[arg(long, default_value_t = 0.0)]
     temperature: f32,
@@ -88,7 +91,10 @@ pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
     rt.block_on(async {
         let generator = generator(&args).await?;
         let index = args.stack.index(data_dir, embedder.as_ref()).await?;
-        let settings = AnswerSettings::default();
+        let settings = AnswerSettings {
+            context_sentences: args.context_sentences,
+            ..AnswerSettings::default()
+        };
         let answerer = Answerer::new(embedder, index, generator, settings);
         let mut req = AskRequest::question(question, args.collection.clone());
         req.k = Some(args.k);

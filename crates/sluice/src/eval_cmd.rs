@@ -78,6 +78,9 @@ struct QaArgs {
     /// Most tokens per answer.
     #[arg(long, default_value_t = 128)]
     max_tokens: usize,
+    /// Sentences of the sources the model reads (0: whole chunks); `[answer] context_sentences`.
+    #[arg(long, default_value_t = sluice_rag::DEFAULT_CONTEXT_SENTENCES)]
+    context_sentences: usize,
     /// Only the first N entries of each section (a quick run).
     #[arg(long)]
     limit: Option<usize>,
@@ -317,6 +320,7 @@ fn qa(args: QaArgs, data_dir: &Path) -> Result<ExitCode> {
                                 ModelSpec::Extractive => AnswerMode::Extractive,
                                 _ => AnswerMode::Generate,
                             },
+                            context_sentences: args.context_sentences,
                             ..AnswerSettings::default()
                         },
                     );

@@ -302,6 +302,17 @@ fn build_answer(a: AnswerFile, d: &mut Diagnostics) -> AnswerConfig {
         }
         answer.max_tokens = m.into_inner();
     }
+    if let Some(n) = a.context_sentences {
+        if *n.get_ref() > 64 {
+            d.push(
+                n.span(),
+                "answer.context_sentences must be between 0 and 64",
+            );
+        }
+        answer.context_sentences = n.into_inner();
+    }
+    answer.mode = a.mode.unwrap_or(answer.mode);
+    answer.on_busy = a.on_busy.unwrap_or(answer.on_busy);
     answer
 }
 

@@ -129,6 +129,10 @@ fn demo_file(paths: &DemoPaths<'_>, hashes: &[String]) -> FileConfig {
         answer: AnswerFile {
             k: Some(unspanned(3)),
             max_tokens: Some(unspanned(128)),
+            mode: None,
+            // A demo with the model queue full still answers, with the cited passages.
+            on_busy: Some(sluice_rag::OnBusy::Extractive),
+            context_sentences: None,
         },
         principals: DEMO_PRINCIPALS
             .iter()

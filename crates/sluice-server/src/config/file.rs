@@ -124,6 +124,12 @@ pub(super) struct AnswerFile {
     pub(super) k: Option<Spanned<usize>>,
     #[serde(default)]
     pub(super) max_tokens: Option<Spanned<usize>>,
+    #[serde(default)]
+    pub(super) mode: Option<sluice_rag::AnswerMode>,
+    #[serde(default)]
+    pub(super) on_busy: Option<sluice_rag::OnBusy>,
+    #[serde(default)]
+    pub(super) context_sentences: Option<Spanned<usize>>,
 }
 
 /// One `[[principal]]` block.

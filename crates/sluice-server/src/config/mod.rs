@@ -184,6 +184,12 @@ pub struct AnswerConfig {
     pub k: usize,
     /// Default `max_tokens`.
     pub max_tokens: usize,
+    /// `generate` (passages, then the model) or `extractive` (passages only, no model).
+    pub mode: sluice_rag::AnswerMode,
+    /// `reject` (429 when the model queue is full) or `extractive` (the passages instead).
+    pub on_busy: sluice_rag::OnBusy,
+    /// Sentences of the sources the model reads (0: whole chunks).
+    pub context_sentences: usize,
 }
 
 impl Default for AnswerConfig {
@@ -191,6 +197,9 @@ impl Default for AnswerConfig {
         Self {
             k: 4,
             max_tokens: 256,
+            mode: sluice_rag::AnswerMode::default(),
+            on_busy: sluice_rag::OnBusy::default(),
+            context_sentences: sluice_rag::DEFAULT_CONTEXT_SENTENCES,
         }
     }
 }
@@ -309,6 +318,28 @@ collections = ["hr", "handbook"]
 
     fn load(text: &str) -> Result<ServerConfig, ConfigError> {
         ServerConfig::from_toml(Path::new("/etc/sluice/sluice.toml"), text)
+    }
+
+    #[test]
+    fn answer_section_sets_mode_fallback_and_context() {
+        let text = MIN.replace(
+            "[[principal]]",
+            "[answer]\nmode = \"extractive\"\non_busy = \"extractive\"\ncontext_sentences = 6\n[[principal]]",
+        );
+        let a = load(&text).unwrap().answer;
+        assert_eq!(a.mode, sluice_rag::AnswerMode::Extractive);
+        assert_eq!(a.on_busy, sluice_rag::OnBusy::Extractive);
+        assert_eq!(a.context_sentences, 6);
+        let d = load(MIN).unwrap().answer;
+        assert_eq!(d, AnswerConfig::default());
+        assert_eq!(d.on_busy, sluice_rag::OnBusy::Reject);
+        // An unknown mode names the line and the choices.
+        let bad = MIN.replace(
+            "[[principal]]",
+            "[answer]\nmode = \"creative\"\n[[principal]]",
+        );
+        let e = load(&bad).unwrap_err().to_string();
+        assert!(e.contains("10:") && e.contains("extractive"), "{e}");
     }
 
     #[test]
@@ -433,6 +464,11 @@ collections = ["hr", "handbook"]
             "[[principal]]",
             "[answer]\nmax_tokens = 5000\n[[principal]]",
             "10:14: answer.max_tokens must be between 1 and 4096",
+        ),
+        (
+            "[[principal]]",
+            "[answer]\ncontext_sentences = 65\n[[principal]]",
+            "10:21: answer.context_sentences must be between 0 and 64",
         ),
         (
             "\"alice\"",

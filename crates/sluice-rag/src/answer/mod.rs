@@ -20,25 +20,27 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use serde::Serialize;
 use sluice_policy::{Boundary, Finding, Redactor};
 use sluice_ports::Embedder;
-use sluice_ports::{
-    ChatMessage, ChatRequest, FinishReason, GenEvent, GenerationParams, Generator, Role,
-    StopFilter, Usage,
-};
+use sluice_ports::{ChatMessage, GenerationParams, Generator, Role};
 use sluice_ports::{CollectionName, Retriever, SearchMode};
 
 use crate::error::AnswerError;
-use crate::passages::Passage;
+use crate::passages::{self, Passage};
 use crate::prompt;
 use crate::screen::{self, FindingCounts, Screen};
 use crate::search::{SearchHit, SearchOutcome, SearchRequest, Searcher, screen_hits};
 
+mod stream;
+
 /// What the answer says when no granted document is relevant enough. No model is called.
 pub const NO_CONTEXT_ANSWER: &str =
     "I found no relevant documents in the collections you can access, so I cannot answer this.";
+
+/// Sentences of the sources the model reads by default ([`AnswerSettings::context_sentences`]).
+pub const DEFAULT_CONTEXT_SENTENCES: usize = 0;
 
 /// Knobs of the answer path.
 #[derive(Debug, Clone)]
@@ -57,6 +59,24 @@ pub struct AnswerSettings {
     pub answer_mode: AnswerMode,
     /// Cited passages selected per answer (0: none).
     pub passages: usize,
+    /// What of the sources the model reads: 0 sends whole chunks; `n` sends only the `n`
+    /// sentences that best answer the question (the passage ranking), grouped by source in
+    /// document order under the source's title. A shorter prompt is a sooner first token on
+    /// a CPU, and less for a small model to lose the answer in.
+    pub context_sentences: usize,
+    /// What a RAG question gets when the model's queue is full.
+    pub on_busy: OnBusy,
+}
+
+/// What a question gets when the model is busy (its queue is full).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnBusy {
+    /// An error (`model_busy`, HTTP 429): the client retries later.
+    #[default]
+    Reject,
+    /// The extractive answer (the cited passages) now, without the model.
+    Extractive,
 }
 
 /// How a question is answered.
@@ -84,6 +104,8 @@ impl Default for AnswerSettings {
             },
             answer_mode: AnswerMode::Generate,
             passages: crate::passages::DEFAULT_PASSAGES,
+            context_sentences: DEFAULT_CONTEXT_SENTENCES,
+            on_busy: OnBusy::Reject,
         }
     }
 }
@@ -362,13 +384,22 @@ impl Answerer {
             (Vec::new(), Vec::new())
         };
 
-        // 4. Assembly within the context window.
+        // 4. The sentences that best answer the question (passages, and the model's
+        //    context when it reads sentences), then assembly within the context window.
+        let ctx = self.settings.context_sentences;
+        let ranked = if hits.is_empty() || (self.settings.passages == 0 && ctx == 0) {
+            Vec::new()
+        } else {
+            let shortlist = passages::SHORTLIST.max(ctx);
+            passages::rank(&self.searcher, &question, &question_vec, &hits, shortlist).await?
+        };
         let (messages, used) = if !req.rag {
             (self.direct(history, &question, params.max_tokens)?, 0)
         } else if hits.is_empty() {
             (Vec::new(), 0)
         } else {
-            self.fit(&history, &hits, &question, params.max_tokens)?
+            let fenced = self.sources(&hits, &ranked);
+            self.fit(&history, &fenced, &question, params.max_tokens)?
         };
         let citations = hits
             .iter()
@@ -376,14 +407,7 @@ impl Answerer {
             .enumerate()
             .map(|(i, h)| citation(i + 1, h))
             .collect();
-        let passages = crate::passages::select(
-            &self.searcher,
-            &question,
-            &question_vec,
-            &hits[..used],
-            self.settings.passages,
-        )
-        .await?;
+        let passages = passages::finish(&ranked, &hits, used, self.settings.passages);
         let extractive = req.rag
             && req.answer_mode.unwrap_or(self.settings.answer_mode) == AnswerMode::Extractive;
         let details = screen.into_findings();
@@ -429,21 +453,34 @@ impl Answerer {
         Ok(history)
     }
 
-    /// Drops sources from the lowest rank until the prompt fits with room for the answer.
+    /// The fenced sources the model reads: whole chunks, or each source's share of the
+    /// best `context_sentences` sentences of `ranked` ([`AnswerSettings::context_sentences`]).
+    fn sources(&self, hits: &[SearchHit], ranked: &passages::Ranked) -> Vec<String> {
+        let n = self.settings.context_sentences;
+        if n > 0 {
+            let focused = prompt::focused_fences(hits, ranked, n);
+            // No sentence to show (sources without text): whole chunks, never an empty prompt.
+            if focused.iter().any(|f| !f.is_empty()) {
+                return focused;
+            }
+        }
+        hits.iter()
+            .enumerate()
+            .map(|(i, h)| prompt::fence(i + 1, h))
+            .collect()
+    }
+
+    /// Drops sources (`fenced`, one per hit, best first) from the lowest rank until the
+    /// prompt fits with room for the answer.
     fn fit(
         &self,
         history: &[ChatMessage],
-        hits: &[SearchHit],
+        fenced: &[String],
         question: &str,
         max_tokens: usize,
     ) -> Result<(Vec<ChatMessage>, usize), AnswerError> {
         let g = &self.generator;
         let budget = g.context_length().saturating_sub(max_tokens);
-        let fenced: Vec<String> = hits
-            .iter()
-            .enumerate()
-            .map(|(i, h)| prompt::fence(i + 1, h))
-            .collect();
         // Chat templates add a few tokens per turn.
         let overhead = 8 * (history.len() + 2);
         let tokens = |msgs: &[ChatMessage]| -> usize {
@@ -480,174 +517,6 @@ impl Answerer {
                 return Ok((Vec::new(), 0));
             }
         }
-    }
-
-    /// Step 5: the model's answer through the response boundary. Ends with
-    /// [`AnswerEvent::Done`] or an error (a mid-stream `block` is an error, and nothing of
-    /// the blocked text is emitted).
-    pub fn stream(
-        &self,
-        redactor: &Redactor,
-        prepared: &Prepared,
-    ) -> impl Stream<Item = Result<AnswerEvent, AnswerError>> + Send + 'static {
-        let generator = self.generator.clone();
-        let mut guard = redactor.stream(Boundary::Response);
-        let messages = prepared.messages.clone();
-        let params = prepared.params.clone();
-        let started = prepared.started;
-        let retrieval_ms = prepared.retrieval_ms;
-        let n_sources = prepared.citations.len();
-        let direct = prepared.direct;
-        let extractive = prepared.extractive;
-        let passages = prepared.passages.clone();
-        let mut stops = StopFilter::new(prepared.stops.clone());
-        // Usage when a stop string cuts the answer before the model reports its own.
-        let prompt_estimate: usize = messages
-            .iter()
-            .map(|m| generator.count_tokens(&m.content))
-            .sum();
-        async_stream(move |tx| async move {
-            let t0 = Instant::now();
-            let mut first: Option<f64> = None;
-            let emit = |text: String, first: &mut Option<f64>| {
-                if text.is_empty() {
-                    return true;
-                }
-                if first.is_none() {
-                    *first = Some(t0.elapsed().as_secs_f64() * 1e3);
-                }
-                tx.send(Ok(AnswerEvent::Delta(text))).is_ok()
-            };
-            let summary = |finish: &'static str,
-                           usage: Usage,
-                           guard: &sluice_policy::StreamRedactor,
-                           first: Option<f64>,
-                           called: bool| {
-                let response_findings = screen::counts(guard.findings(), Boundary::Response);
-                let response_rules = screen::rules(guard.findings());
-                AnswerSummary {
-                    finish_reason: finish,
-                    prompt_tokens: usage.prompt_tokens,
-                    completion_tokens: usage.completion_tokens,
-                    response_findings,
-                    response_rules,
-                    details: guard.findings().to_vec(),
-                    model_called: called,
-                    timings: Timings {
-                        retrieval_ms,
-                        first_token_ms: first,
-                        total_ms: started.elapsed().as_secs_f64() * 1e3,
-                    },
-                }
-            };
-            let blocked = |b: sluice_policy::Blocked| AnswerError::Blocked {
-                boundary: Boundary::Response,
-                rule: b.rule,
-                entity: b.entity,
-                findings: Vec::new(),
-            };
-
-            if extractive {
-                let text = if passages.is_empty() {
-                    NO_CONTEXT_ANSWER.to_owned()
-                } else {
-                    extractive_answer(&passages)
-                };
-                // Passages passed the context boundary; the response boundary still runs.
-                let out = match guard.push(&text).and_then(|mut o| {
-                    guard.finish().map(|rest| {
-                        o.push_str(&rest);
-                        o
-                    })
-                }) {
-                    Ok(o) => o,
-                    Err(b) => {
-                        let _ = tx.send(Err(blocked(b)));
-                        return;
-                    }
-                };
-                if !emit(out, &mut first) {
-                    return;
-                }
-                let s = summary("stop", Usage::default(), &guard, first, false);
-                let _ = tx.send(Ok(AnswerEvent::Done(s)));
-                return;
-            }
-            if messages.is_empty() || (n_sources == 0 && !direct) {
-                if !emit(NO_CONTEXT_ANSWER.to_owned(), &mut first) {
-                    return;
-                }
-                let s = summary("stop", Usage::default(), &guard, first, false);
-                let _ = tx.send(Ok(AnswerEvent::Done(s)));
-                return;
-            }
-            let mut gen_stream = match generator.generate(ChatRequest { messages, params }).await {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = tx.send(Err(e.into()));
-                    return;
-                }
-            };
-            let mut finish = FinishReason::Stop;
-            let mut usage = Usage::default();
-            let mut deltas = 0usize;
-            while let Some(ev) = gen_stream.next().await {
-                match ev {
-                    Ok(GenEvent::Delta(d)) => match guard.push(&d) {
-                        Ok(out) => {
-                            deltas += 1;
-                            // Stop strings run on the redacted text (see `Prepared::stops`).
-                            let (out, stopped) = stops.push(&out);
-                            if !emit(out, &mut first) {
-                                return; // the client went away: dropping stops the model
-                            }
-                            if stopped {
-                                drop(gen_stream); // cancels the generation
-                                let usage = Usage {
-                                    prompt_tokens: prompt_estimate,
-                                    completion_tokens: deltas,
-                                };
-                                let s = summary("stop", usage, &guard, first, true);
-                                let _ = tx.send(Ok(AnswerEvent::Done(s)));
-                                return;
-                            }
-                        }
-                        Err(b) => {
-                            let _ = tx.send(Err(blocked(b)));
-                            return;
-                        }
-                    },
-                    Ok(GenEvent::Done {
-                        finish_reason,
-                        usage: u,
-                    }) => {
-                        finish = finish_reason;
-                        usage = u;
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e.into()));
-                        return;
-                    }
-                }
-            }
-            match guard.finish() {
-                Ok(out) => {
-                    let (mut out, stopped) = stops.push(&out);
-                    if !stopped {
-                        out.push_str(&stops.finish());
-                    }
-                    if !emit(out, &mut first) {
-                        return;
-                    }
-                }
-                Err(b) => {
-                    let _ = tx.send(Err(blocked(b)));
-                    return;
-                }
-            }
-            let s = summary(finish.as_str(), usage, &guard, first, true);
-            let _ = tx.send(Ok(AnswerEvent::Done(s)));
-        })
     }
 
     /// Step 5 collected: the whole (redacted) answer text and its summary.
@@ -688,15 +557,6 @@ impl Answerer {
     }
 }
 
-/// The answer of the extractive mode: each passage quoted with its source number.
-fn extractive_answer(passages: &[Passage]) -> String {
-    let mut out = String::from("From the sources:\n");
-    for p in passages {
-        out.push_str(&format!("- \"{}\" [{}]\n", p.text, p.n));
-    }
-    out
-}
-
 /// Sets [`Citation::cited`] for every source the answer cites (`[n]`, `[1, 2]`,
 /// `[Source 3]`; see [`crate::citations::cited_numbers`]).
 pub fn mark_cited(citations: &mut [Citation], answer: &str) {
@@ -717,55 +577,5 @@ fn citation(n: usize, h: &SearchHit) -> Citation {
         heading_path: h.heading_path.clone(),
         score: h.score,
         cited: false,
-    }
-}
-
-/// A stream fed by an async task through an unbounded channel. Dropping the stream drops
-/// the receiver; the task sees its sends fail and stops (which drops the model stream).
-fn async_stream<T, F, Fut>(f: F) -> impl Stream<Item = T> + Send + 'static
-where
-    T: Send + 'static,
-    F: FnOnce(tokio::sync::mpsc::UnboundedSender<T>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let handle = tokio::spawn(f(tx));
-    let rx = tokio_stream_from(rx);
-    AbortOnDrop {
-        inner: rx,
-        handle: Some(handle),
-    }
-}
-
-fn tokio_stream_from<T>(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
-) -> impl Stream<Item = T> + Send + Unpin
-where
-    T: Send,
-{
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-/// Aborts the producing task when the consumer drops the stream (client disconnect).
-struct AbortOnDrop<S> {
-    inner: S,
-    handle: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl<S: Stream + Unpin> Stream for AbortOnDrop<S> {
-    type Item = S::Item;
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<S::Item>> {
-        std::pin::Pin::new(&mut self.inner).poll_next(cx)
-    }
-}
-
-impl<S> Drop for AbortOnDrop<S> {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.abort();
-        }
     }
 }
