@@ -197,22 +197,19 @@ pub(crate) async fn rank(
     Ok(scored)
 }
 
-/// The final passages: the best of `scored` (candidate, combined score) from the first
-/// `sources` hits, at most `max`, one per distinct text, numbered by their source's
-/// position in `hits`.
+/// The final passages: the best of `scored` (candidate, combined score, best first as
+/// [`rank`] returns them) from the first `sources` hits, at most `max`, one per distinct
+/// text, numbered by their source's position in `hits`.
 pub(crate) fn finish(
     scored: &[(Candidate, f32)],
     hits: &[SearchHit],
     sources: usize,
     max: usize,
 ) -> Vec<Passage> {
-    let mut scored: Vec<&(Candidate, f32)> =
-        scored.iter().filter(|(c, _)| c.hit < sources).collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut seen = HashSet::new();
     scored
-        .into_iter()
-        .filter(|(c, _)| seen.insert(c.text.as_str()))
+        .iter()
+        .filter(|(c, _)| c.hit < sources && seen.insert(c.text.as_str()))
         .take(max)
         .map(|(c, score)| {
             let h = &hits[c.hit];
@@ -240,10 +237,11 @@ const STOP: &[&str] = &[
 ];
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn hit(text: &str, path: &str) -> SearchHit {
+    /// A hit with `text` at `path` (shared with the prompt tests).
+    pub(crate) fn hit(text: &str, path: &str) -> SearchHit {
         SearchHit {
             chunk_id: format!("{path}:0"),
             doc_id: path.into(),

@@ -150,20 +150,10 @@ pub(crate) fn messages(
 mod tests {
     use super::{defuse, focused_fences};
     use crate::passages::Candidate;
-    use crate::search::SearchHit;
+    use crate::passages::tests::hit as passage_hit;
 
-    fn hit(path: &str, text: &str) -> SearchHit {
-        SearchHit {
-            chunk_id: format!("{path}:0"),
-            doc_id: path.into(),
-            collection: "c".into(),
-            source_path: path.into(),
-            span: 0..text.len() as u64,
-            heading_path: String::new(),
-            text: text.into(),
-            score: 1.0,
-            similarity: None,
-        }
+    fn hit(path: &str, text: &str) -> crate::search::SearchHit {
+        passage_hit(text, path)
     }
 
     fn cand(hit: usize, pos: usize, text: &str, score: f32) -> (Candidate, f32) {
