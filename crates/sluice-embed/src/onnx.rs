@@ -39,7 +39,7 @@ impl OrtFiles {
     /// The layout `make models` unpacks, for the candle model folder `model_dir`
     /// (`<models>/all-MiniLM-L6-v2`): `<models>/all-MiniLM-L6-v2-onnx/model.onnx`,
     /// `<model_dir>/tokenizer.json`, `<models>/onnxruntime/`. The model id is `model_dir`'s
-    /// name: both backends compute the same model (checked by tests/reference.rs), so an
+    /// name: both backends compute the same model (checked by tests/it/reference.rs), so an
     /// index built with one is searched with the other.
     pub fn beside(model_dir: &Path) -> Self {
         let name = model_dir.file_name().map_or_else(

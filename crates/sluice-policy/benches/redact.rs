@@ -13,7 +13,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_main};
 use sluice_policy::{Boundary, Policy, PseudonymKey, Redactor};
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 fn sources() -> Vec<sluice_policy::PolicySource> {

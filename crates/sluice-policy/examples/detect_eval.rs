@@ -28,7 +28,7 @@ use std::time::Instant;
 use sluice_policy::{Boundary, Policy, PseudonymKey, Redactor};
 
 // The policy-folder reader and the bench corpus, shared with the tests and the bench.
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 use support::{corpus, sources};
 

@@ -12,7 +12,7 @@
 //! that existing index, with the Q&A questions (bench/ingest_scale.sh uses this).
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::Instant;

@@ -1,0 +1,5 @@
+//! Integration tests of `sluice-embed`: one test binary (each one links ONNX Runtime and candle:
+//! a cold-build cost), one module per area.
+
+mod onnx;
+mod reference;
