@@ -57,10 +57,21 @@ impl Policy {
         let mut regions = Vec::new();
         let mut windows: Vec<(u32, usize, usize)> = Vec::new();
 
-        if let Some(ac) = &self.prefilter {
+        let mut keyword_hits = Vec::new();
+        if let Some(ac) = &self.literals {
             for m in ac.find_overlapping_iter(hay) {
-                for &d in &self.prefilter_dets[m.pattern().as_usize()] {
+                let p = m.pattern().as_usize();
+                let Some(dets) = self.prefilter_dets.get(p) else {
+                    keyword_hits.push((m.start(), m.end(), p - self.prefilter_dets.len()));
+                    continue;
+                };
+                let word = whole_word(hay, m.start(), m.end());
+                for &d in dets {
                     let det = &self.detectors[d as usize];
+                    if det.context_prefilter && !word {
+                        // `ach` in "each" is no context word: no match can be accepted here.
+                        continue;
+                    }
                     let s = m.start().saturating_sub(det.before);
                     let e = (m.end() + det.after).min(hay.len());
                     windows.push((d, s, e));
@@ -109,8 +120,9 @@ impl Policy {
             }
             if want_regions {
                 let det = &self.detectors[d as usize];
+                // `accept` reads the context window and one byte on each side of it.
                 let ctx = if det.context.is_some() {
-                    det.context_window
+                    det.context_window + 1
                 } else {
                     0
                 };
@@ -120,24 +132,21 @@ impl Policy {
             i = j;
         }
 
-        if let Some(ac) = &self.keywords {
-            for m in ac.find_iter(hay) {
-                if want_regions {
-                    regions.push((m.start(), m.end()));
+        for (s, e, k) in leftmost_longest(keyword_hits) {
+            if want_regions {
+                regions.push((s, e));
+            }
+            let d = self.keyword_dets[k];
+            let det = &self.detectors[d as usize];
+            if let DetectorKind::Keywords { whole_word: true } = det.kind {
+                let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+                if hay[..s].last().is_some_and(|&b| word(b)) || hay.get(e).is_some_and(|&b| word(b))
+                {
+                    continue;
                 }
-                let d = self.keyword_dets[m.pattern().as_usize()];
-                let det = &self.detectors[d as usize];
-                if let DetectorKind::Keywords { whole_word: true } = det.kind {
-                    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-                    if hay[..m.start()].last().is_some_and(|&b| word(b))
-                        || hay.get(m.end()).is_some_and(|&b| word(b))
-                    {
-                        continue;
-                    }
-                }
-                if let Some(c) = self.accept(d, view, m.start(), m.end()) {
-                    raw.push(c);
-                }
+            }
+            if let Some(c) = self.accept(d, view, s, e) {
+                raw.push(c);
             }
         }
 
@@ -205,7 +214,7 @@ impl Policy {
 
     fn run_regex(&self, d: u32, view: &str, s: usize, e: usize, raw: &mut Vec<Candidate>) {
         let det = &self.detectors[d as usize];
-        let DetectorKind::Regex { re, group } = &det.kind else {
+        let DetectorKind::Regex { re, group, .. } = &det.kind else {
             return;
         };
         let hay = view.as_bytes();
@@ -284,14 +293,9 @@ impl Policy {
             let hay = view.as_bytes();
             let cs = s.saturating_sub(det.context_window);
             let ce = (e + det.context_window).min(hay.len());
-            let near = &hay[cs..ce];
-            // A context word counts as a word: `bic` is context in "BIC: X", not in "LIBICONV".
-            let alnum = |i: Option<&u8>| i.is_some_and(u8::is_ascii_alphanumeric);
-            let word = ctx.find_overlapping_iter(near).any(|m| {
-                let w = &near[m.start()..m.end()];
-                (!alnum(w.first()) || !alnum(m.start().checked_sub(1).and_then(|i| near.get(i))))
-                    && (!alnum(w.last()) || !alnum(near.get(m.end())))
-            });
+            let word = ctx
+                .find_overlapping_iter(&hay[cs..ce])
+                .any(|m| whole_word(hay, cs + m.start(), cs + m.end()));
             if word {
                 score = (score + det.context_boost).min(1.0);
             } else if det.context_required {
@@ -342,6 +346,33 @@ impl Policy {
     }
 }
 
+/// Whether `hay[s..e]` counts as a word: `bic` is context in "BIC: X", not in "LIBICONV". An
+/// end that is not alphanumeric (`ein:`, `dl#`) needs no boundary there. The neighbours are
+/// read from the whole text, so a word cut by the edge of a context window is still no word.
+fn whole_word(hay: &[u8], s: usize, e: usize) -> bool {
+    let alnum = |i: Option<usize>| {
+        i.and_then(|i| hay.get(i))
+            .is_some_and(u8::is_ascii_alphanumeric)
+    };
+    (!alnum(Some(s)) || !alnum(s.checked_sub(1))) && (!alnum(e.checked_sub(1)) || !alnum(Some(e)))
+}
+
+/// The matches a leftmost-longest search would report, picked from all `(start, end, id)`
+/// occurrences: the earliest start, the longest there (the lowest id on a tie, as
+/// aho-corasick's leftmost-longest does for duplicate patterns), then on from its end.
+fn leftmost_longest(mut hits: Vec<(usize, usize, usize)>) -> Vec<(usize, usize, usize)> {
+    hits.sort_unstable_by_key(|&(s, e, k)| (s, std::cmp::Reverse(e), k));
+    let mut next = 0;
+    hits.retain(|&(s, e, _)| {
+        let keep = s >= next;
+        if keep {
+            next = e;
+        }
+        keep
+    });
+    hits
+}
+
 /// A value that *is* one of Sluice's own replacement tokens (`[EMAIL_ADDRESS]`,
 /// `<PERSON_1a2b3c4d5e6f7a8b>`, `[IBAN_CODE:…]`) or masks (`********1234`) is never a finding:
 /// redacting redacted text changes nothing.
@@ -369,7 +400,37 @@ fn looks_like_replacement(value: &str, mask_keep: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::looks_like_replacement;
+    use aho_corasick::{AhoCorasick, MatchKind};
+    use proptest::prelude::*;
+
+    use super::{leftmost_longest, looks_like_replacement};
+
+    proptest! {
+        /// Picking keyword matches from one overlapping pass gives what a separate
+        /// leftmost-longest pass over the keywords gave (duplicates, prefixes, case included).
+        #[test]
+        fn leftmost_longest_from_overlapping_matches_the_automaton(
+            keywords in proptest::collection::vec("[abAB]{1,4}", 1..6),
+            text in "[abAB ]{0,40}",
+        ) {
+            let build = |kind| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(kind)
+                    .build(&keywords)
+                    .expect("small automaton")
+            };
+            let want: Vec<_> = build(MatchKind::LeftmostLongest)
+                .find_iter(&text)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+                .collect();
+            let all = build(MatchKind::Standard)
+                .find_overlapping_iter(&text)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+                .collect();
+            prop_assert_eq!(leftmost_longest(all), want);
+        }
+    }
 
     #[test]
     fn only_a_whole_token_or_mask_is_a_replacement() {

@@ -1,12 +1,11 @@
-//! Compiling validated detectors into what the scanner runs: the literal prefilter, the
-//! combined automata, the keyword automaton and the streaming patterns, plus the regex
-//! settings every pattern of a policy is parsed and built with.
+//! Compiling validated detectors into what the scanner runs: the literal automaton (prefilter
+//! literals and deny-list keywords), the combined automata and the streaming patterns, plus
+//! the regex settings every pattern of a policy is parsed and built with.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::meta;
-use regex_automata::util::syntax;
 use regex_syntax::hir::{Hir, HirKind};
 
 use super::{COMBINED_DFA_CACHE, Detector, DetectorKind, Policy, ROOT_FILE};
@@ -48,8 +47,9 @@ pub(super) fn assemble(
         } else {
             0
         };
-        match &d.kind {
-            DetectorKind::Regex { .. } => {
+        match &mut d.kind {
+            DetectorKind::Regex { hir, .. } => {
+                let hir = hir.take();
                 if d.prefilter.is_empty() && d.context_required {
                     // A match that needs a context word lies within reach of an occurrence of
                     // one: the context words are this detector's literals, which keeps weak
@@ -61,10 +61,11 @@ pub(super) fn assemble(
                         .collect();
                     d.before = d.context_window + d.max_len;
                     d.after = d.context_window + d.max_len;
+                    d.context_prefilter = true;
                 }
                 let lits = &d.prefilter;
                 if lits.is_empty() {
-                    combined_patterns.push(d.pattern.clone());
+                    combined_patterns.push(hir.unwrap_or_else(Hir::fail));
                     combined_dets.push(i);
                 } else {
                     let lit_max = lits.iter().map(String::len).max().unwrap_or(0);
@@ -101,25 +102,26 @@ pub(super) fn assemble(
         bump(2 * combined_max + ctx + 1, &d.id);
     }
 
-    let prefilter_lits: Vec<&String> = lit_index.keys().collect();
-    let prefilter = if prefilter_lits.is_empty() {
+    let prefilter_dets: Vec<Vec<u32>> = lit_index.values().cloned().collect();
+    // Keywords go after the prefilter literals in one automaton (see `Policy::literals`); the
+    // scanner picks their leftmost-longest matches from its overlapping ones.
+    let literals: Vec<&String> = lit_index.keys().chain(&kw_patterns).collect();
+    let literals = if literals.is_empty() {
         None
     } else {
         Some(
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&prefilter_lits)
-                .map_err(|e| internal(format!("prefilter: {e}")))?,
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&literals)
+                .map_err(|e| internal(format!("literal automaton: {e}")))?,
         )
     };
-    let prefilter_dets: Vec<Vec<u32>> = lit_index.values().cloned().collect();
     let (combined, combined_all) = if combined_patterns.is_empty() {
         (None, None)
     } else {
         let all = meta::Regex::builder()
-            .syntax(syntax_config())
             .configure(
                 meta::Config::new()
                     .match_kind(regex_automata::MatchKind::All)
@@ -128,7 +130,7 @@ pub(super) fn assemble(
                     .onepass(false)
                     .backtrack(false),
             )
-            .build_many(&combined_patterns)
+            .build_many_from_hir(&combined_patterns)
             .map_err(|e| {
                 internal(format!(
                     "combined automaton: {}",
@@ -143,20 +145,12 @@ pub(super) fn assemble(
             Some(all),
         )
     };
-    let keywords = if kw_patterns.is_empty() {
-        None
-    } else {
-        Some(
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&kw_patterns)
-                .map_err(|e| internal(format!("keywords: {e}")))?,
-        )
-    };
-    let encoded =
-        build_many(&encoded::PATTERNS).map_err(|m| internal(format!("encoded runs: {m}")))?;
+    let encoded = encoded::PATTERNS
+        .iter()
+        .map(|p| parse_hir(p))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|hirs| build_many(&hirs))
+        .map_err(|m| internal(format!("encoded runs: {m}")))?;
     let mask_keep = boundaries
         .iter()
         .flat_map(|b| {
@@ -176,13 +170,12 @@ pub(super) fn assemble(
         min_score,
         detectors,
         boundaries,
-        prefilter,
+        literals,
         prefilter_dets,
         combined,
         combined_all,
         combined_dets,
         combined_max,
-        keywords,
         keyword_dets,
         encoded,
         live: std::sync::OnceLock::new(),
@@ -245,12 +238,8 @@ fn internal(m: String) -> PolicyError {
     }])
 }
 
-fn syntax_config() -> syntax::Config {
-    // ASCII semantics: the view is mostly ASCII, and Unicode word boundaries would force the
-    // slow engines on non-ASCII input.
-    syntax::Config::new().unicode(false).utf8(false)
-}
-
+/// Every pattern of a policy is parsed here. ASCII semantics: the view is mostly ASCII, and
+/// Unicode word boundaries would force the slow engines on non-ASCII input.
 pub(super) fn parse_hir(pattern: &str) -> Result<Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -270,24 +259,39 @@ fn first_line(s: &str) -> String {
 }
 
 pub(crate) fn build_regex(pattern: &str) -> Result<meta::Regex, String> {
+    build_regex_hir(&parse_hir(pattern)?)
+}
+
+/// A detector's regex from the pattern [`parse_hir`] already parsed (parsing is a good part of
+/// compile time: each pattern is parsed once and built from its HIR here and in the combined
+/// automata).
+pub(crate) fn build_regex_hir(hir: &Hir) -> Result<meta::Regex, String> {
+    // Only a pattern with a group of its own can have a secret group, searched for captures;
+    // the one-pass and backtracking engines serve nothing but capture searches.
+    let captures = hir.properties().explicit_captures_len() > 0;
     meta::Regex::builder()
-        .syntax(syntax_config())
         // Detectors run in short windows found by the shared prefilter; their own literal
-        // prefilters would cost more to build (most of compile time) than they save.
-        .configure(meta::Config::new().auto_prefilter(false))
-        .build(pattern)
+        // prefilters, and full DFAs, would cost more to build (most of compile time) than they
+        // save there.
+        .configure(
+            meta::Config::new()
+                .auto_prefilter(false)
+                .dfa(false)
+                .onepass(captures)
+                .backtrack(captures),
+        )
+        .build_from_hir(hir)
         .map_err(|e| first_line(&e.to_string()))
 }
 
-fn build_many<P: AsRef<str>>(patterns: &[P]) -> Result<meta::Regex, String> {
+fn build_many(hirs: &[Hir]) -> Result<meta::Regex, String> {
     meta::Regex::builder()
-        .syntax(syntax_config())
         .configure(
             meta::Config::new()
                 .match_kind(regex_automata::MatchKind::LeftmostFirst)
                 .hybrid_cache_capacity(COMBINED_DFA_CACHE),
         )
-        .build_many(patterns)
+        .build_many_from_hir(hirs)
         .map_err(|e| first_line(&e.to_string()))
 }
 

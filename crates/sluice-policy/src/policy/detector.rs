@@ -3,7 +3,7 @@
 
 use aho_corasick::AhoCorasick;
 
-use super::assemble::{before_literal, build_regex, parse_hir};
+use super::assemble::{before_literal, build_regex, build_regex_hir, parse_hir};
 use super::build::Builder;
 use super::{Detector, DetectorKind, MAX_CONTEXT_WINDOW, MAX_PATTERN_LEN, PolicySource};
 use crate::file::DetectorSpec;
@@ -107,6 +107,7 @@ impl Builder {
         } else {
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
                 .build(&spec.context)
                 .ok()
         };
@@ -150,6 +151,7 @@ impl Builder {
             passive: false,
             max_len,
             before: before_len,
+            context_prefilter: false,
             after: max_len,
             pattern: spec
                 .pattern
@@ -214,7 +216,7 @@ impl Builder {
         if props.minimum_len() == Some(0) {
             self.spec_err(src, spec, p_at, "pattern can match the empty string".into());
         }
-        let re = match build_regex(pattern.get_ref()) {
+        let re = match build_regex_hir(&hir) {
             Ok(re) => re,
             Err(m) => {
                 self.spec_err(src, spec, p_at, format!("invalid pattern: {m}"));
@@ -264,7 +266,8 @@ impl Builder {
         } else {
             before_literal(&hir, &lits).unwrap_or(max_len)
         };
-        Some((DetectorKind::Regex { re, group }, max_len, before_len))
+        let hir = Some(hir);
+        Some((DetectorKind::Regex { re, group, hir }, max_len, before_len))
     }
 
     /// A deny-list detector: non-empty keywords, always ASCII case-insensitive.

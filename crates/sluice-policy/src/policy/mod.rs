@@ -50,8 +50,11 @@ pub struct Policy {
     pub(crate) min_score: f32,
     pub(crate) detectors: Vec<Detector>,
     pub(crate) boundaries: [BoundaryActions; 4],
-    /// Literal prefilter over all prefiltered regex detectors.
-    pub(crate) prefilter: Option<AhoCorasick>,
+    /// One overlapping, ASCII case-insensitive literal automaton: the prefilter literals of
+    /// all prefiltered regex detectors (pattern ids `0..prefilter_dets.len()`), then every
+    /// deny-list keyword (the ids after them). One pass over the text finds both: each pass
+    /// of an automaton costs a dependent table load per byte, whatever it searches for.
+    pub(crate) literals: Option<AhoCorasick>,
     /// For each prefilter literal, the detectors that use it.
     pub(crate) prefilter_dets: Vec<Vec<u32>>,
     /// One automaton over all regex detectors without a literal; its matches are hits.
@@ -61,7 +64,7 @@ pub struct Policy {
     pub(crate) combined_dets: Vec<u32>,
     /// Longest match of any combined detector: the half-width of a hit's region.
     pub(crate) combined_max: usize,
-    pub(crate) keywords: Option<AhoCorasick>,
+    /// For each keyword (literal id minus `prefilter_dets.len()`), its detector.
     pub(crate) keyword_dets: Vec<u32>,
     pub(crate) encoded: meta::Regex,
     /// Every pattern, anchored at each position of a stream: what may still be in progress.
@@ -98,6 +101,9 @@ pub(crate) struct Detector {
     pub max_len: usize,
     /// How far before a hit of one of its literals a match can start.
     pub before: usize,
+    /// Its literals are its context words (a weak pattern that needs one): only a hit that
+    /// is a whole word, as `accept` counts context words, opens a window.
+    pub context_prefilter: bool,
     /// How far after the end of a hit of one of its literals a match can end.
     pub after: usize,
     /// Pattern text (regex detectors), for the combined automaton.
@@ -115,6 +121,9 @@ pub(crate) enum DetectorKind {
         re: meta::Regex,
         /// Capture group whose span is the finding (None: the whole match).
         group: Option<usize>,
+        /// The parsed pattern, until assembly takes it for the combined automata (so no
+        /// pattern is parsed twice).
+        hir: Option<regex_syntax::hir::Hir>,
     },
     Keywords {
         whole_word: bool,
