@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 POLICY=${POLICY:-policies}
 BOUNDARY=${BOUNDARY:-context}
-SETS=(bench/detect/pii.jsonl bench/detect/holdout_pii.jsonl bench/detect/secrets.jsonl bench/detect/holdout_secrets.jsonl bench/detect/person.jsonl)
+SETS=(bench/detect/pii.jsonl bench/detect/holdout_pii.jsonl bench/detect/secrets.jsonl bench/detect/holdout_secrets.jsonl bench/detect/person.jsonl bench/detect/holdout_person.jsonl bench/detect/holdout_person2.jsonl)
 # Each set is scored on its own category's findings: the secrets set is not charged for the URL
 # or the date in a curl line, the PII set not for a token.
 CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target} \
@@ -21,7 +21,7 @@ CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target} \
   --policy "$POLICY" --boundary "$BOUNDARY" "$@" \
   --category pii bench/detect/pii.jsonl bench/detect/holdout_pii.jsonl \
   --category secret bench/detect/secrets.jsonl bench/detect/holdout_secrets.jsonl \
-  --category pii bench/detect/person.jsonl
+  --category pii bench/detect/person.jsonl bench/detect/holdout_person.jsonl bench/detect/holdout_person2.jsonl
 BIN=${SLUICE_BIN:-$HOME/.cache/sluice/target/release/sluice}
 if [[ -x "$BIN" && "${CROSS_CHECK:-1}" == 1 ]]; then
   for s in "${SETS[@]}"; do
