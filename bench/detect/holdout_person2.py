@@ -16,9 +16,9 @@ titles. Negatives: places, events, products, publications and phrases with capit
 some of which are also names. Fixed seed: `python3 bench/detect/holdout_person2.py`.
 """
 
-import json
-import random
 from pathlib import Path
+
+import person_sets
 
 FIRST = """Ashley Joshua Nicole Tyler Heather Justin Amanda Ryan Lauren Eric Olivia George
 Gabriela Rodrigo Fernanda Leonardo Mariana Diego Paola Arturo Daniela Eduardo
@@ -107,40 +107,8 @@ NEG = [
 
 
 def main() -> None:
-    rng = random.Random(2026120702)
-    cases = []
-
-    def full():
-        return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-
-    def add(text, names):
-        spans, pos = [], 0
-        for n in names:
-            s = text.index(n, pos)
-            spans.append({"start": len(text[:s].encode()), "end": len(text[: s + len(n)].encode()), "entity": "PERSON"})
-            pos = s + len(n)
-        cases.append({"text": text, "spans": spans})
-
-    for t in ONE:
-        for _ in range(3):
-            n = full()
-            add(t.format(n=n), [n])
-    for t in PAIRS:
-        for _ in range(3):
-            a, b = full(), full()
-            while b == a:
-                b = full()
-            add(t.format(a=a, b=b), [a, b])
-    for t, parts in SHAPES:
-        for _ in range(3):
-            f, l = rng.choice(FIRST), rng.choice(LAST)
-            gold = {"f": f, "l": l, "lf": f"{l}, {f}", "il": f"{f[0]}. {l}", "fl": f"{f} {l}"}[parts]
-            add(t.format(f=f, l=l, i=f[0]), [gold])
-    for t in NEG:
-        cases.append({"text": t, "spans": []})
-    out = Path(__file__).with_name("holdout_person2.jsonl")
-    out.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases), encoding="utf-8")
-    print(f"{out}: {len(cases)} cases, {sum(len(c['spans']) for c in cases)} names")
+    cases = person_sets.build(2026120702, FIRST, LAST, ONE, PAIRS, SHAPES, NEG)
+    person_sets.write(Path(__file__).with_name("holdout_person2.jsonl"), cases)
 
 
 if __name__ == "__main__":
