@@ -176,8 +176,9 @@ def main() -> None:
 #   {covered:.1f} % of the 1990 US population (the whole file covers {total:.1f} %).
 # and from the person providers of {locales} locales of PyPI's {FAKER} (MIT, Copyright (c) 2012
 # Daniele Faraglia), wheel sha256 {FAKER_SHA256}:
-# {len(add_first)} more first names and {len(add_last)} more surnames, ASCII-folded, without the English
-# dictionary's words and proper nouns and the detector's not_names. first_names: {len(first)} in all; surnames: {len(surnames)} in all.
+# {len(add_first)} more first names and {len(add_last)} more surnames, ASCII-folded, without the
+# English dictionary's words and proper nouns and the detector's not_names.
+# In all: {len(first)} first names, {len(surnames)} surnames.
 # This file is outside every pack: it holds no detector, only data a detector names.
 """
     text = (
