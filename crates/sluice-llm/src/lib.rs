@@ -52,7 +52,7 @@ pub use echo::EchoGenerator;
 pub use local::{DEFAULT_MAX_CONTEXT, LocalModelConfig, MistralRsGenerator};
 pub use openai::{ApiKey, OpenAiGenerator, UpstreamConfig};
 pub use queue::QueuedGenerator;
-pub use requant::{RequantReport, needs_requantize, requantize};
+pub use requant::{RequantReport, RequantTarget, needs_requantize, requantize};
 // The port this crate implements, re-exported so callers of an engine need one import.
 pub use sluice_ports::{
     ChatMessage, ChatRequest, FinishReason, GenEvent, GenStream, GenerationParams, Generator,

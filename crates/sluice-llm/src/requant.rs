@@ -1,11 +1,16 @@
-//! Re-quantising a GGUF's 4/5-bit legacy tensors to Q8_0, so the CPU runs them with SIMD.
+//! Re-writing a GGUF's tensors in a form the CPU runs faster ([`RequantTarget`]).
 //!
-//! candle 0.10 has AVX2 dot products for Q4_0, Q8_0 and the K-quants, but none for Q4_1,
-//! Q5_0 or Q5_1: SmolLM2-135M's pinned file is Q4_1, so every matmul of it runs scalar code.
-//! Its hidden size (576) is not a multiple of 256, so the K-quants do not fit most of its
-//! tensors either; Q8_0 (blocks of 32, like Q4_1) does, and holds a Q4_1 value to within
-//! 1/254 of its block's scale, so the model's output is unchanged in practice. Tensors that
-//! are already fast (F32 norms, Q8_0, K-quants) are copied as they are.
+//! - **Q8_0**: candle 0.10 has AVX2 dot products for Q4_0, Q8_0 and the K-quants, but none
+//!   for Q4_1, Q5_0 or Q5_1: SmolLM2-135M's pinned file is Q4_1, so every matmul of it runs
+//!   scalar code. Its hidden size (576) is not a multiple of 256, so the K-quants do not fit
+//!   most of its tensors either; Q8_0 (blocks of 32, like Q4_1) does, and holds a Q4_1 value
+//!   to within 1/254 of its block's scale, so the model's output is unchanged in practice.
+//!   Tensors that are already fast (F32 norms, Q8_0, K-quants) are copied as they are.
+//! - **F16**: every quantised tensor unpacked to F16. candle loads F16 (and F32) weights as
+//!   plain f32 tensors, so reading a prompt runs each matmul as one blocked GEMM; a
+//!   quantised weight is instead applied as one quantised dot product per row and token,
+//!   which is what makes a RAG prompt slow to read on a CPU. For a small model the price is
+//!   memory (4 bytes per weight once loaded) and a somewhat slower decode at long contexts.
 //!
 //! The output is deterministic (metadata and tensors in name order), so its hash can be
 //! recorded, and it is written to a temporary file and renamed into place, so a reader never
@@ -20,13 +25,56 @@ use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 
 use crate::LlmError;
 
-/// GGUF `general.file_type` for "mostly Q8_0" (llama.cpp's `LLAMA_FTYPE_MOSTLY_Q8_0`).
-const FILE_TYPE_MOSTLY_Q8_0: u32 = 7;
+/// What [`requantize`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequantTarget {
+    /// Q4_1/Q5_0/Q5_1/Q8_1 tensors to Q8_0 (SIMD dot products in candle); others kept.
+    #[default]
+    Q8_0,
+    /// Every quantised tensor to F16 (loaded as f32: prompts are read with GEMMs).
+    F16,
+}
+
+impl RequantTarget {
+    /// Whether a tensor of type `t` is converted.
+    fn converts(self, t: GgmlDType) -> bool {
+        match self {
+            Self::Q8_0 => matches!(
+                t,
+                GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1 | GgmlDType::Q8_1
+            ),
+            Self::F16 => !matches!(t, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16),
+        }
+    }
+
+    fn dtype(self) -> GgmlDType {
+        match self {
+            Self::Q8_0 => GgmlDType::Q8_0,
+            Self::F16 => GgmlDType::F16,
+        }
+    }
+
+    /// GGUF `general.file_type` of the result (llama.cpp's `LLAMA_FTYPE_MOSTLY_*`).
+    fn file_type(self) -> u32 {
+        match self {
+            Self::Q8_0 => 7,
+            Self::F16 => 1,
+        }
+    }
+
+    /// The type's name as GGUF tools write it (`Q8_0`, `F16`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Q8_0 => "Q8_0",
+            Self::F16 => "F16",
+        }
+    }
+}
 
 /// What [`requantize`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequantReport {
-    /// Tensors converted to Q8_0.
+    /// Tensors converted to the target type.
     pub converted: usize,
     /// Tensors copied unchanged.
     pub kept: usize,
@@ -34,25 +82,21 @@ pub struct RequantReport {
     pub bytes: u64,
 }
 
-/// Whether a tensor type has no SIMD kernel in candle and fits Q8_0's blocks of 32.
-fn slow_on_cpu(t: GgmlDType) -> bool {
-    matches!(
-        t,
-        GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1 | GgmlDType::Q8_1
-    )
-}
-
-/// Whether `path` holds any tensor [`requantize`] would convert.
-pub fn needs_requantize(path: &Path) -> Result<bool, LlmError> {
+/// Whether `path` holds any tensor [`requantize`] would convert to `target`.
+pub fn needs_requantize(path: &Path, target: RequantTarget) -> Result<bool, LlmError> {
     let (content, _) = open(path)?;
     Ok(content
         .tensor_infos
         .values()
-        .any(|t| slow_on_cpu(t.ggml_dtype)))
+        .any(|t| target.converts(t.ggml_dtype)))
 }
 
-/// Writes `dst`: `src` with every Q4_1/Q5_0/Q5_1/Q8_1 tensor re-quantised to Q8_0.
-pub fn requantize(src: &Path, dst: &Path) -> Result<RequantReport, LlmError> {
+/// Writes `dst`: `src` with every tensor that `target` converts re-written in its type.
+pub fn requantize(
+    src: &Path,
+    dst: &Path,
+    target: RequantTarget,
+) -> Result<RequantReport, LlmError> {
     let (content, mut reader) = open(src)?;
     let bad = |reason: String| LlmError::ModelFile {
         path: src.to_path_buf(),
@@ -66,13 +110,12 @@ pub fn requantize(src: &Path, dst: &Path) -> Result<RequantReport, LlmError> {
         let t = content
             .tensor(&mut reader, name, &Device::Cpu)
             .map_err(|e| bad(format!("tensor {name}: {e}")))?;
-        let t = if slow_on_cpu(t.dtype()) {
+        let t = if target.converts(t.dtype()) {
             converted += 1;
             let f = t
                 .dequantize(&Device::Cpu)
                 .map_err(|e| bad(format!("tensor {name}: {e}")))?;
-            QTensor::quantize(&f, GgmlDType::Q8_0)
-                .map_err(|e| bad(format!("tensor {name}: {e}")))?
+            QTensor::quantize(&f, target.dtype()).map_err(|e| bad(format!("tensor {name}: {e}")))?
         } else {
             kept += 1;
             t
@@ -88,7 +131,7 @@ pub fn requantize(src: &Path, dst: &Path) -> Result<RequantReport, LlmError> {
     if converted > 0 {
         for (k, v) in &mut metadata {
             if *k == "general.file_type" {
-                *v = gguf_file::Value::U32(FILE_TYPE_MOSTLY_Q8_0);
+                *v = gguf_file::Value::U32(target.file_type());
             }
         }
     }

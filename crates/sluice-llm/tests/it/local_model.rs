@@ -3,6 +3,7 @@
 
 use crate::common::{ask, collect, model, rt};
 use futures::StreamExt;
+use sluice_llm::RequantTarget::{F16, Q8_0};
 use sluice_llm::{ChatMessage, ChatRequest, FinishReason, Generator, LlmError};
 
 use crate::common;
@@ -129,12 +130,12 @@ fn requantized_copy_answers_the_same() {
         let dst = dir.path().join("smollm2.q8_0.gguf");
         let src = common::models_dir().join(common::SMOLLM2);
         assert!(
-            sluice_llm::needs_requantize(&src).unwrap(),
+            sluice_llm::needs_requantize(&src, Q8_0).unwrap(),
             "the pinned file is Q4_1"
         );
-        let report = sluice_llm::requantize(&src, &dst).unwrap();
+        let report = sluice_llm::requantize(&src, &dst, Q8_0).unwrap();
         assert!(report.converted > 0, "{report:?}");
-        assert!(!sluice_llm::needs_requantize(&dst).unwrap());
+        assert!(!sluice_llm::needs_requantize(&dst, Q8_0).unwrap());
         let q8 = sluice_llm::MistralRsGenerator::load(sluice_llm::LocalModelConfig::new(&dst))
             .await
             .unwrap();
@@ -145,7 +146,34 @@ fn requantized_copy_answers_the_same() {
         assert!(a.text.contains("Paris"), "unexpected answer {:?}", a.text);
         // Deterministic output: the same file gives the same bytes (so its hash can be kept).
         let again = dir.path().join("again.gguf");
-        sluice_llm::requantize(&src, &again).unwrap();
+        sluice_llm::requantize(&src, &again, Q8_0).unwrap();
         assert_eq!(std::fs::read(&dst).unwrap(), std::fs::read(&again).unwrap());
+    });
+}
+
+/// The F16 copy (every quantised tensor unpacked, so candle reads a prompt with GEMMs) loads,
+/// runs in f32 and still answers; a second conversion finds nothing left to do.
+#[test]
+fn unpacked_copy_answers_too() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let dst = dir.path().join("smollm2.f16.gguf");
+        let src = common::models_dir().join(common::SMOLLM2);
+        assert!(sluice_llm::needs_requantize(&src, F16).unwrap());
+        let report = sluice_llm::requantize(&src, &dst, F16).unwrap();
+        assert!(report.converted > 0, "{report:?}");
+        assert!(!sluice_llm::needs_requantize(&dst, F16).unwrap());
+        assert!(
+            !sluice_llm::needs_requantize(&dst, Q8_0).unwrap(),
+            "no Q4_1 tensor is left"
+        );
+        let f16 = sluice_llm::MistralRsGenerator::load(sluice_llm::LocalModelConfig::new(&dst))
+            .await
+            .unwrap();
+        assert_eq!(f16.dtype(), "f32");
+        let a = collect(f16.generate(ask(CAPITAL, 16, &[])).await.unwrap())
+            .await
+            .unwrap();
+        assert!(a.text.contains("Paris"), "unexpected answer {:?}", a.text);
     });
 }
