@@ -200,19 +200,12 @@ pub fn run(args: AuditArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
     };
     match res {
         Ok(code) => Ok(code),
-        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        Err(e) if crate::is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::one_line(&e));
             Ok(ExitCode::from(2))
         }
     }
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
 
 fn verify(dir: &Path, pubkey: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {

@@ -223,3 +223,37 @@ fn keys_new_grants_no_collection_unless_named() {
     assert!(out.status.success(), "{so}");
     assert!(so.contains("\"hr\"") && so.contains("\"handbook\""), "{so}");
 }
+
+/// Error types that repeat their source in their own message are printed with each cause
+/// once (anyhow's chain would say "model folder … not found" twice).
+#[test]
+fn an_error_names_each_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let models = dir.path().join("no-models");
+    let (data, models) = (
+        data.to_str().expect("utf-8"),
+        models.to_str().expect("utf-8"),
+    );
+    let out = sluice(
+        &[
+            "--data-dir",
+            data,
+            "ingest",
+            "corpora",
+            "-c",
+            "demo",
+            "--models",
+            models,
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error: embedding model: "), "{err}");
+    assert_eq!(
+        err.matches("not found: run `make models`").count(),
+        1,
+        "{err}"
+    );
+}
