@@ -32,6 +32,18 @@ pub const DEFAULT_ANN_EF: usize = 400;
 /// Default number of rows not yet covered by an index that triggers an index refresh.
 pub const DEFAULT_REFRESH_MIN_UNINDEXED_ROWS: usize = 1_000;
 
+/// Default budget of LanceDB's index cache (LanceDB's own default is 6 GiB).
+///
+/// An index refresh writes a new version of each full-text and scalar index, and the cache
+/// keeps the versions it has loaded until its budget is used up: with LanceDB's default
+/// budget a long bulk ingest grew by the size of the full-text index at every refresh
+/// (~8 MB a minute at 50k chunks). The live indexes of 150k chunks take ~100 MB.
+pub const DEFAULT_INDEX_CACHE_BYTES: usize = 256 << 20;
+
+/// Default budget of LanceDB's metadata cache (table manifests, file metadata; LanceDB's
+/// own default is 1 GiB).
+pub const DEFAULT_METADATA_CACHE_BYTES: usize = 64 << 20;
+
 /// Where the index lives and how it maintains itself.
 #[derive(Debug, Clone)]
 pub struct IndexConfig {
@@ -65,6 +77,10 @@ pub struct IndexConfig {
     /// [`IndexError::EmbeddingModel`]: vectors of different models are not comparable.
     /// `None` neither checks nor records (tests, tools that only read).
     pub embedding_model: Option<String>,
+    /// Budget of LanceDB's index cache in bytes ([`DEFAULT_INDEX_CACHE_BYTES`]).
+    pub index_cache_bytes: usize,
+    /// Budget of LanceDB's metadata cache in bytes ([`DEFAULT_METADATA_CACHE_BYTES`]).
+    pub metadata_cache_bytes: usize,
 }
 
 impl IndexConfig {
@@ -80,6 +96,8 @@ impl IndexConfig {
             read_consistency: None,
             storage_options: Vec::new(),
             embedding_model: None,
+            index_cache_bytes: DEFAULT_INDEX_CACHE_BYTES,
+            metadata_cache_bytes: DEFAULT_METADATA_CACHE_BYTES,
         }
     }
 
@@ -107,6 +125,9 @@ pub struct IndexStatus {
     pub vector: bool,
     /// The largest number of rows any index does not cover yet.
     pub max_unindexed_rows: usize,
+    /// The most segments any index is made of (a refresh can add a segment for the new
+    /// rows instead of rewriting the index); a search reads every segment.
+    pub max_segments: usize,
 }
 
 /// The chunk index in a LanceDB database.
@@ -152,7 +173,12 @@ impl ChunkIndex {
                 "vector dimension must be > 0".into(),
             ));
         }
-        let mut builder = lancedb::connect(&cfg.uri);
+        let session = lancedb::Session::new(
+            cfg.index_cache_bytes,
+            cfg.metadata_cache_bytes,
+            std::sync::Arc::new(lancedb::ObjectStoreRegistry::default()),
+        );
+        let mut builder = lancedb::connect(&cfg.uri).session(std::sync::Arc::new(session));
         if let Some(interval) = cfg.read_consistency {
             builder = builder.read_consistency_interval(interval);
         }
@@ -583,6 +609,8 @@ impl ChunkIndex {
                 .map_err(self.err("index stats"))?
             {
                 status.max_unindexed_rows = status.max_unindexed_rows.max(stats.num_unindexed_rows);
+                let segments = stats.num_indices.map_or(1, |n| n as usize);
+                status.max_segments = status.max_segments.max(segments);
             }
         }
         Ok(status)

@@ -425,8 +425,8 @@ async fn existing_index_latency(uri: String, qa: &QaFile) {
         .unwrap();
     let status = index.index_status().await.unwrap();
     let label = format!(
-        "an existing index of {} chunks (vector index: {}, unindexed: {})",
-        status.rows, status.vector, status.max_unindexed_rows
+        "an existing index of {} chunks (vector index: {}, unindexed: {}, segments: {})",
+        status.rows, status.vector, status.max_unindexed_rows, status.max_segments
     );
     search_latency(embedder.as_ref(), &index, &[coll(&collection)], qa, &label).await;
 }

@@ -67,17 +67,22 @@ pub fn default_embedder(
 }
 
 /// Opens the chunk index at `uri` for `embedder`'s vectors, creating a local folder when
-/// needed; an index made with another embedding model is refused (it would have to be
-/// re-indexed).
-pub async fn index(uri: &str, embedder: &dyn Embedder) -> Result<Arc<ChunkIndex>, EngineError> {
+/// needed, with `index_cache_bytes` for LanceDB's index cache; an index made with another
+/// embedding model is refused (it would have to be re-indexed).
+pub async fn index(
+    uri: &str,
+    embedder: &dyn Embedder,
+    index_cache_bytes: usize,
+) -> Result<Arc<ChunkIndex>, EngineError> {
     if !uri.contains("://") {
         std::fs::create_dir_all(uri).map_err(|source| EngineError::CreateDir {
             path: PathBuf::from(uri),
             source,
         })?;
     }
-    let config =
+    let mut config =
         IndexConfig::new(uri.to_owned(), embedder.dim()).with_embedding_model(embedder.model_id());
+    config.index_cache_bytes = index_cache_bytes;
     let index = ChunkIndex::open(config)
         .await
         .map_err(|source| EngineError::Index {

@@ -211,7 +211,12 @@ impl AppState {
             tokio::task::spawn_blocking(move || crate::engines::embedder(&emb_dir, &emb_cfg))
                 .await
                 .map_err(|e| ServerError::Io(e.to_string()))??;
-        let index = crate::engines::index(&config.index_uri, embedder.as_ref()).await?;
+        let index = crate::engines::index(
+            &config.index_uri,
+            embedder.as_ref(),
+            sluice_index::DEFAULT_INDEX_CACHE_BYTES,
+        )
+        .await?;
         if config.models.llm == LlmConfig::EchoForBenchmarksOnly {
             tracing::warn!("models.llm.echo = true: answers echo the question (benchmarks only)");
         }

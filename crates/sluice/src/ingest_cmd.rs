@@ -148,6 +148,7 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
             chunks: status.rows,
             vector_index: status.vector,
             unindexed_chunks: status.max_unindexed_rows,
+            index_segments: status.max_segments,
         };
         summary.seconds = started.elapsed().as_secs_f64();
         if args.json {
@@ -185,6 +186,8 @@ struct IndexReport {
     chunks: usize,
     vector_index: bool,
     unindexed_chunks: usize,
+    /// The most segments one index is made of (search reads each).
+    index_segments: usize,
 }
 
 impl std::fmt::Display for IndexReport {
@@ -204,10 +207,14 @@ impl std::fmt::Display for IndexReport {
             )?;
         }
         match (self.unindexed_chunks, self.vector_index) {
-            (0, true) => write!(f, "; full-text and vector indexes up to date"),
-            (0, false) => write!(f, "; full-text index up to date"),
-            (n, _) => write!(f, "; {n} chunks not yet indexed"),
+            (0, true) => write!(f, "; full-text and vector indexes up to date")?,
+            (0, false) => write!(f, "; full-text index up to date")?,
+            (n, _) => write!(f, "; {n} chunks not yet indexed")?,
         }
+        if self.index_segments > 1 {
+            write!(f, " (at most {} segments per index)", self.index_segments)?;
+        }
+        Ok(())
     }
 }
 

@@ -29,6 +29,10 @@ pub struct StackArgs {
     /// onnx, or candle. Both compute the same vectors.
     #[arg(long, env = "SLUICE_EMBED_BACKEND", default_value = "auto")]
     pub embed_backend: Backend,
+    /// Memory LanceDB may use to cache index data, in MiB (the live indexes of 150k chunks
+    /// take ~100 MB; above the budget, index data is read from disk again).
+    #[arg(long, env = "SLUICE_INDEX_CACHE_MB", default_value_t = sluice_index::DEFAULT_INDEX_CACHE_BYTES >> 20)]
+    pub index_cache_mb: usize,
 }
 
 impl StackArgs {
@@ -72,7 +76,8 @@ impl StackArgs {
     /// Opens (creating when needed) the chunk index for `embedder`'s vectors: an index made
     /// with another embedding model is refused (it would have to be re-indexed).
     pub async fn index(&self, data_dir: &Path, embedder: &dyn Embedder) -> Result<Arc<ChunkIndex>> {
-        Ok(sluice_server::engines::index(&self.index_uri(data_dir), embedder).await?)
+        let cache = self.index_cache_mb.saturating_mul(1 << 20);
+        Ok(sluice_server::engines::index(&self.index_uri(data_dir), embedder, cache).await?)
     }
 }
 
