@@ -9,14 +9,13 @@
 # (SSE, no RAG) beside the generator called directly (examples/llm_bench), same prompts.
 #
 #   bench/gateway.sh        env: CONNS=64 DURATION=10s PORT=18080 SKIP_ECHO=0 SKIP_MODEL=0
-# Needs wrk (apt-get install wrk) and `make models`. Results on stdout and bench/out/gateway.txt.
+# Needs `make models`, and wrk (apt-get install wrk) unless SKIP_ECHO=1. Results on stdout and bench/out/gateway.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNS=${CONNS:-64}
 DURATION=${DURATION:-10s}
 PORT=${PORT:-18080}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target}
-command -v wrk >/dev/null || { echo "error: wrk not found (apt-get install wrk)" >&2; exit 2; }
 MODELS=${SLUICE_MODELS:-$PWD/models}
 cargo build --release --locked --workspace --all-targets -q
 BIN=$CARGO_TARGET_DIR/release/sluice
@@ -83,6 +82,7 @@ run() {  # $1 = label, $2 = path, $3 = body
 
 { echo "# bench/gateway.sh $(date -u +%FT%TZ) on $(nproc) cores, $CONNS connections, $DURATION each, audit fsync on"; } | tee "$OUT"
 if [ "${SKIP_ECHO:-0}" != 1 ]; then
+command -v wrk >/dev/null || { echo "error: wrk not found (apt-get install wrk)" >&2; exit 2; }
 config '{ echo = true }' >"$TMP/echo.toml"
 start "$TMP/echo.toml"
 run "POST /v1/redact" /v1/redact \

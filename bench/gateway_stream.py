@@ -65,12 +65,14 @@ def main() -> None:
     d_ttft, g_ttft = med(direct, "ttft_s"), med(via, "ttft_s")
     d_e2e, g_e2e = med(direct, "e2e_tok_s"), med(via, "e2e_tok_s")
     events = statistics.median(r["content_events"] for r in via)
+    per_token = statistics.median(
+        r["content_events"] / r["completion_tokens"] for r in via if r["completion_tokens"])
     print(f"{'':28} {'TTFT s (median)':>16} {'tokens/s end to end (median)':>30}")
     print(f"{'generator, direct':28} {d_ttft:16.3f} {d_e2e:30.1f}")
     print(f"{'through the gateway (SSE)':28} {g_ttft:16.3f} {g_e2e:30.1f}")
     print(f"overhead: TTFT {g_ttft / d_ttft:.2f}x of direct, end-to-end tokens/s {g_e2e / d_e2e:.2f}x "
           f"of direct; median content events per answer through the gateway: {events:g} "
-          f"({len(prompts)} prompts, 64 tokens max)")
+          f"({len(prompts)} prompts, 64 tokens max), {per_token:.2f} per generated token")
 
 if __name__ == "__main__":
     main()

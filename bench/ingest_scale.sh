@@ -8,7 +8,8 @@
 #
 # Prints files, chunks, MB/s, chunks/s, wall time and peak RSS of the ingest, then search
 # p50/p99. Work files go to $SLUICE_BENCH_DIR (default: a new temporary folder, kept so the
-# index can be searched again). Needs `make models` and GNU time (/usr/bin/time).
+# index can be searched again); RESUME=1 with the same folder finishes an interrupted run
+# (the figures are then those of the remainder). Needs `make models` and GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-100MB}
@@ -19,7 +20,8 @@ mkdir -p "$work"
 make -s build >/dev/null
 bin=$CARGO_TARGET_DIR/release/sluice
 [ -d "$work/gen/docs" ] || python3 bench/gen_corpus.py --size "$size" --out "$work/gen" --docs
-rm -rf "$work/data"
+# RESUME=1 keeps an interrupted run's index: ingest skips the documents it already holds.
+[ "${RESUME:-0}" = 1 ] || rm -rf "$work/data"
 echo "== ingest $size ($(find "$work/gen/docs" -name '*.md' | wc -l) files) into $work/data"
 # Exit 1 only means some files failed (a planted private key blocks its document): reported.
 /usr/bin/time -v "$bin" --data-dir "$work/data" ingest "$work/gen/docs" -c bench --json \
@@ -36,7 +38,8 @@ files = s["added"] + s["updated"] + s["unchanged"] + s["failed"]
 print(f"files {files} (added {s['added']}, failed {s['failed']}), chunks {s['chunks']}, "
       f"{s['bytes']/1e6:.1f} MB in {s['seconds']:.1f} s: {s['bytes']/1e6/s['seconds']:.3f} MB/s, "
       f"{s['chunks']/s['seconds']:.1f} chunks/s; index refresh {ix['refresh_seconds']:.1f} s "
-      f"(vector index: {ix['vector_index']}); wall {wall}; peak RSS {rss/1024:.0f} MiB")
+      f"(vector index: {ix['vector_index']}, segments per index: {ix.get('index_segments', 1)}); "
+      f"wall {wall}; peak RSS {rss/1024:.0f} MiB")
 PY
 echo "== hybrid search over the ingested index"
 SLUICE_BENCH_SEARCH_INDEX="$work/data/lancedb" SLUICE_BENCH_SEARCH_COLLECTION=bench \

@@ -43,6 +43,82 @@ PROMPTS = [
     "List five fruits, one per line.",
 ]
 
+# A RAG-sized prompt (~1,100 tokens: four sources the way Sluice's answer path fences them,
+# then the question): its time to first token is the prefill time the answer path pays.
+# Fixed text written for the bench (no corpus data), so figures stay comparable over time.
+LONG_SOURCES = [
+    ("runbooks/backup-restore.md", "Backup and restore > 2. Schedule",
+     "Nightly backups of the orders database start at 01:00 UTC and run for about forty "
+     "minutes. A full base backup is taken every Sunday; on the other nights the job ships "
+     "only the write-ahead log segments written since the last base backup. Backups are "
+     "written to the object store bucket of the backup account, encrypted with the backup "
+     "key that the platform team rotates every ninety days. The job reports to the "
+     "monitoring system when it starts and when it ends; a run that has not reported its "
+     "end by 03:00 UTC pages the on-call engineer of the storage team. Retention is thirty "
+     "five days for nightly backups and one year for the first base backup of each month. "
+     "The retention rules are enforced by the object store's lifecycle policy, not by the "
+     "backup job, so deleting the job does not delete backups. Restores are tested every "
+     "month on a scratch cluster: the test restores the latest base backup, replays the "
+     "log to a point in time chosen at random within the last week, and runs the "
+     "consistency checks of the orders service against the restored copy. The result of "
+     "each test is written to the restore log with the duration of each step."),
+    ("runbooks/backup-restore.md", "Backup and restore > 5. Point-in-time restore",
+     "To restore the orders database to a point in time, first declare an incident and "
+     "name an incident commander; a restore replaces data and must never be started by "
+     "one person alone. Stop the writers: scale the orders API and the settlement workers "
+     "to zero replicas and wait until the connection count of the database drops to zero. "
+     "Create a new cluster from the latest base backup taken before the target time, using "
+     "the restore template of the infrastructure repository, and set the recovery target "
+     "time to the chosen point, in UTC. Start the cluster and follow the replay in its log; "
+     "replay ends when the target time is reached and the cluster is promoted. Run the "
+     "consistency checks against the new cluster. When they pass, switch the service "
+     "endpoint of the orders database to the new cluster, scale the orders API and the "
+     "settlement workers back to their usual replica counts, and watch the error rate for "
+     "fifteen minutes. Keep the old cluster stopped, not deleted, for seven days, so that "
+     "data written after the target time can still be recovered by hand if needed."),
+    ("handbook/oncall.md", "On-call > Escalation",
+     "The on-call engineer acknowledges a page within five minutes and starts working on "
+     "it within fifteen. If the page is about data loss or a restore, the engineer calls "
+     "the storage team lead at once, day or night, and opens an incident channel. Every "
+     "incident has one commander, who decides and communicates, and one or more responders, "
+     "who act. The commander posts a status update every thirty minutes in the incident "
+     "channel and on the status page when customers are affected. After the incident, the "
+     "commander writes a review within five working days: what happened, how it was found, "
+     "what was done, and which actions will prevent it from happening again. Reviews are "
+     "blameless: they describe systems and decisions, not people. Actions from a review "
+     "get an owner and a due date and are tracked in the reliability board, which the "
+     "engineering managers go through every second week."),
+    ("policies/data-retention.md", "Data retention > Databases",
+     "Production databases hold customer data and fall under the data retention policy. "
+     "Copies of a production database, including restored copies on scratch clusters, "
+     "must stay in the production account and are deleted within fourteen days of their "
+     "creation unless the data protection officer approves a longer period in writing. "
+     "Engineers may read a restored copy only to check that the restore worked or to "
+     "recover data lost in an incident; any other use, such as testing a new feature or "
+     "training a model, needs anonymised data from the data platform instead. Access to "
+     "restored copies is granted for the duration of the incident through the access "
+     "request tool and removed automatically when the incident is closed. Every access is "
+     "logged, and the security team reviews the log of each restore test and incident once "
+     "a month. When a restore recovers data that had been deleted on a customer's request, "
+     "that data must be deleted again before the restored cluster is put into service, and "
+     "the deletion is recorded in the incident review."),
+
+]
+LONG_QUESTION = "How do I restore the orders database to a point in time, and who must be told?"
+
+
+def long_prompt() -> str:
+    fenced = "\n\n".join(
+        f'<source id="{i}" title="{path} > {heading}">\n{text}\n</source>'
+        for i, (path, heading, text) in enumerate(LONG_SOURCES, start=1)
+    )
+    return (f"{fenced}\n\nQuestion: {LONG_QUESTION}\n"
+            "Answer from the sources above and cite the source of each fact like this: [1].")
+
+
+#: Index of the long prompt in the prompts file (the last one).
+LONG = len(PROMPTS)
+
 
 def proc_mb(field: str) -> float | None:
     try:
@@ -132,15 +208,30 @@ def table(args: argparse.Namespace) -> None:
     r0 = rows[0]
     print(f"\nmodel {r0['model']}, threads {r0['threads']}, {len(r0['runs'])} prompts, "
           f"greedy, runs per engine: {len(next(iter(by.values())))}")
+    print(f"(TTFT and decode over the {LONG} short prompts; prefill = TTFT of the RAG-sized prompt)")
     print(f"{'engine':52} {'load s':>7} {'RSS MB':>7} {'HWM MB':>7} {'TTFT s (med, range)':>22} "
-          f"{'decode tok/s (med, range)':>27}")
+          f"{'decode tok/s (med, range)':>27} {'prefill s (med, range)':>24}")
+    summary = {}
     for eng, rs in by.items():
         runs = [x for r in rs for x in r["runs"]]
-        ttft = [x["ttft_s"] for x in runs]
-        dec = [x["decode_tok_s"] for x in runs if x["chunks"] > 1]
+        short = [x for x in runs if x["prompt"] != LONG]
+        ttft = [x["ttft_s"] for x in short]
+        dec = [x["decode_tok_s"] for x in short if x["chunks"] > 1]
+        pre = [x["ttft_s"] for x in runs if x["prompt"] == LONG]
+        summary[eng] = (med(dec), med(pre))
         print(f"{eng:52} {med([r['load_s'] for r in rs]):7.2f} "
               f"{med([r['rss_mb_after_load'] for r in rs]):7.0f} {med([r['hwm_mb'] for r in rs]):7.0f} "
-              f"{med(ttft):10.3f} {rng(ttft):>11} {med(dec):13.1f} {rng(dec):>13}")
+              f"{med(ttft):10.3f} {rng(ttft):>11} {med(dec):13.1f} {rng(dec):>13} "
+              f"{med(pre):10.2f} {rng(pre):>13}")
+    tokens = {x.get("prompt_tokens") for r in rows for x in r["runs"] if x["prompt"] == LONG}
+    tokens.discard(None)
+    if tokens:
+        print(f"RAG-sized prompt: {', '.join(map(str, sorted(tokens)))} prompt tokens (chat template included)")
+    ours = [e for e in summary if e.startswith("sluice")]
+    peers = [e for e in summary if not e.startswith("sluice")]
+    if ours and peers:
+        (d1, p1), (d2, p2) = summary[ours[0]], summary[peers[0]]
+        print(f"sluice-llm / llama.cpp: decode {d1 / d2:.2f}x, prefill speed {p2 / p1:.2f}x")
     if len(by) == 2:
         (a, ra), (b, rb) = by.items()
         same = sum(x["text"].strip() == y["text"].strip() for x, y in zip(ra[-1]["runs"], rb[-1]["runs"]))
@@ -163,7 +254,7 @@ def main() -> None:
     t.add_argument("file")
     args = ap.parse_args()
     if args.cmd == "prompts":
-        Path(args.out).write_text(json.dumps(PROMPTS, indent=1))
+        Path(args.out).write_text(json.dumps([*PROMPTS, long_prompt()], indent=1))
     elif args.cmd == "bench":
         bench(args)
     else:
