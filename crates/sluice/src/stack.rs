@@ -29,8 +29,8 @@ pub struct StackArgs {
     /// onnx, or candle. Both compute the same vectors.
     #[arg(long, env = "SLUICE_EMBED_BACKEND", default_value = "auto")]
     pub embed_backend: Backend,
-    /// Memory LanceDB may use to cache index data, in MiB (the live indexes of 150k chunks
-    /// take ~100 MB; above the budget, index data is read from disk again).
+    /// Memory LanceDB may use to cache index data, in MiB (the live indexes of 114k chunks
+    /// take ~86 MB on disk; above the budget, index data is read from disk again).
     #[arg(long, env = "SLUICE_INDEX_CACHE_MB", default_value_t = sluice_index::DEFAULT_INDEX_CACHE_BYTES >> 20)]
     pub index_cache_mb: usize,
 }
