@@ -38,10 +38,9 @@ const MERGE_MIN_SEGMENTS: usize = 4;
 /// Default budget of LanceDB's index cache (LanceDB's own default is 6 GiB).
 ///
 /// An index refresh writes a new version of each full-text and scalar index, and the cache
-/// keeps the versions it has loaded until its budget is used up: with LanceDB's default
-/// budget a long bulk ingest grew by about the size of the full-text index at every refresh
-/// (9–19 MB a minute, to 2.7 GB at 114k chunks). The live indexes of 114k chunks take ~86 MB
-/// on disk.
+/// may keep every version it has loaded until its budget is used up: a process that ingests
+/// for hours must not be allowed gigabytes of superseded index data. The live indexes of
+/// 114k chunks take ~86 MB on disk.
 pub const DEFAULT_INDEX_CACHE_BYTES: usize = 256 << 20;
 
 /// Default budget of LanceDB's metadata cache (table manifests, file metadata; LanceDB's
