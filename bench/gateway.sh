@@ -9,6 +9,7 @@
 # (SSE, no RAG) beside the generator called directly (examples/llm_bench), same prompts.
 #
 #   bench/gateway.sh        env: CONNS=64 DURATION=10s PORT=18080 SKIP_ECHO=0 SKIP_MODEL=0
+#                           MODEL=<gguf> (default: the Q8_0 copy `make models` writes, as `make run`)
 # Needs `make models`, and wrk (apt-get install wrk) unless SKIP_ECHO=1. Results on stdout and bench/out/gateway.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ DURATION=${DURATION:-10s}
 PORT=${PORT:-18080}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sluice/target}
 MODELS=${SLUICE_MODELS:-$PWD/models}
+MODEL=${MODEL:-$MODELS/SmolLM2-135M-Instruct.Q8_0.gguf}
 cargo build --release --locked --workspace --all-targets -q
 BIN=$CARGO_TARGET_DIR/release/sluice
 mkdir -p bench/out
@@ -96,12 +98,13 @@ stop
 fi
 
 [ "${SKIP_MODEL:-0}" = 1 ] && exit 0
-echo "== real model (SmolLM2-135M Q4_1): direct generator vs through the gateway (SSE, no RAG)" | tee -a "$OUT"
+[ -f "$MODEL" ] || { echo "error: $MODEL is missing: run \`make models\`" >&2; exit 2; }
+echo "== real model ($(basename "$MODEL")): direct generator vs through the gateway (SSE, no RAG)" | tee -a "$OUT"
 PROMPTS=$PWD/bench/out/llm_prompts.json
 python3 bench/llm_peers.py prompts --out "$PROMPTS"
-"$(bench/bin.sh llm_bench 2>/dev/null)" --model "$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf" \
+"$(bench/bin.sh llm_bench 2>/dev/null)" --model "$MODEL" \
   --prompts "$PROMPTS" --max-tokens 64 2>/dev/null >"$TMP/direct.json"
-config "{ gguf = \"$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf\" }" >"$TMP/model.toml"
+config "{ gguf = \"$MODEL\" }" >"$TMP/model.toml"
 start "$TMP/model.toml"
 python3 bench/gateway_stream.py "http://127.0.0.1:$PORT" "$PROMPTS" "$TMP/direct.json" | tee -a "$OUT"
 stop

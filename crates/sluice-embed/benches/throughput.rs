@@ -4,7 +4,9 @@
 //! [--batch 32] [--rounds 3] [--count 512]`
 //!
 //! Without `--input` it embeds `--count` generated ~60-token sentences, the same ones
-//! `bench/embed_reference.py sentences` writes. `bench/embed_peers.sh` runs this (both
+//! `bench/embed_reference.py sentences` writes. `--varied` makes them 5–220 words long,
+//! shortest first, so each batch has a new sequence length as in ingest's length-sorted
+//! batches; `rss_mb` (resident memory after each round) then shows whether memory stays flat. `bench/embed_peers.sh` runs this (both
 //! backends) beside sentence-transformers on the same sentences, model and thread count.
 
 use std::time::Instant;
@@ -20,21 +22,48 @@ const WORDS: &str = "the privacy gateway stores documents in a local index and a
     email meeting decision approval budget forecast supplier warehouse shipment delivery \
     hospital clinic treatment diagnosis insurance claim number reference manager engineer";
 
-/// Same generator as `make_sentences` in bench/embed_reference.py.
-fn make_sentences(count: usize) -> Vec<String> {
+/// Same generator as `make_sentences` in bench/embed_reference.py (`words` = 45), or with
+/// lengths drawn from 5..=220 words, sorted shortest first (`words` = 0).
+fn make_sentences(count: usize, words_each: usize) -> Vec<String> {
     let words: Vec<&str> = WORDS.split_whitespace().collect();
     let mut state: u64 = 12345;
-    (0..count)
+    let mut next = move || {
+        state = (state * 1_103_515_245 + 12345) % (1 << 31);
+        state
+    };
+    let mut out: Vec<String> = (0..count)
         .map(|i| {
-            let picked: Vec<&str> = (0..45)
+            let n = match words_each {
+                0 => 5 + (next() % 216) as usize,
+                n => n,
+            };
+            let picked: Vec<&str> = (0..n)
                 .map(|_| {
-                    state = (state * 1_103_515_245 + 12345) % (1 << 31);
-                    words[(state % words.len() as u64) as usize]
+                    let r = next();
+                    words[(r % words.len() as u64) as usize]
                 })
                 .collect();
             format!("Record {i}: {}.", picked.join(" "))
         })
-        .collect()
+        .collect();
+    if words_each == 0 {
+        out.sort_by_key(String::len);
+    }
+    out
+}
+
+/// This process's resident memory in MB (Linux; `None` elsewhere).
+fn rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some((kb / 1024.0).round())
 }
 
 struct Args {
@@ -44,6 +73,7 @@ struct Args {
     batch: usize,
     rounds: usize,
     count: usize,
+    varied: bool,
 }
 
 fn parse_args() -> Args {
@@ -54,6 +84,7 @@ fn parse_args() -> Args {
         batch: 32,
         rounds: 3,
         count: 512,
+        varied: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -68,6 +99,7 @@ fn parse_args() -> Args {
             "--rounds" => args.rounds = num("--rounds"),
             "--count" => args.count = num("--count"),
             "--input" => args.input = it.next(),
+            "--varied" => args.varied = true,
             "--backend" => args.backend = it.next().unwrap_or_default(),
             _ => {} // `cargo bench` passes `--bench`; ignore what we don't know.
         }
@@ -96,12 +128,12 @@ fn main() {
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect(),
-        None => make_sentences(args.count),
+        None => make_sentences(args.count, if args.varied { 0 } else { 45 }),
     };
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let config = EmbedConfig {
         threads: Some(args.threads),
-        batch_size: args.batch,
+        batch_size: Some(args.batch),
         ..EmbedConfig::default()
     };
     let loaded = Instant::now();
@@ -131,12 +163,14 @@ fn main() {
     embed_timed(warm);
 
     let mut rates = Vec::new();
+    let mut rss = Vec::new();
     let mut last = Timings::default();
     for _ in 0..args.rounds.max(1) {
         let start = Instant::now();
         let (_, timings) = embed_timed(&refs);
         let secs = start.elapsed().as_secs_f64();
         rates.push((refs.len() as f64 / secs * 10.0).round() / 10.0);
+        rss.push(rss_mb());
         last = timings;
     }
     let out = serde_json::json!({
@@ -148,6 +182,7 @@ fn main() {
         "padded_tokens": last.padded_tokens,
         "sentences_per_s": rates,
         "load_ms": load_ms,
+        "rss_mb": rss,
         "last_round_ms": {
             "tokenize": ms(last.tokenize),
             "tensors": ms(last.tensors),

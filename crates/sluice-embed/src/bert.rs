@@ -21,6 +21,9 @@ pub enum DeviceChoice {
     Cuda(usize),
 }
 
+/// candle's batch when [`EmbedConfig::batch_size`] is `None` (a GPU wants wide batches).
+const CANDLE_BATCH: usize = 32;
+
 /// How an embedder runs ([`crate::load`], [`BertEmbedder`], [`crate::OrtEmbedder`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbedConfig {
@@ -28,7 +31,8 @@ pub struct EmbedConfig {
     /// 256 is all-MiniLM-L6-v2's training length (sentence-transformers' `max_seq_length`).
     pub max_tokens: usize,
     /// At most this many texts go through the network at once; longer input lists are split.
-    pub batch_size: usize,
+    /// `None`: the backend's own default ([`crate::ONNX_CPU_BATCH`] for ONNX Runtime, 32 for candle).
+    pub batch_size: Option<usize>,
     /// Threads for the forward pass. candle: a rayon pool owned by the embedder (also used
     /// for tokenising); `None` uses rayon's global pool (`RAYON_NUM_THREADS`, else one per
     /// core). ONNX Runtime: the session's intra-op threads; `None` is one per core.
@@ -43,7 +47,7 @@ impl Default for EmbedConfig {
     fn default() -> Self {
         Self {
             max_tokens: 256,
-            batch_size: 32,
+            batch_size: None,
             threads: None,
             device: DeviceChoice::Cpu,
             backend: Backend::Auto,
@@ -250,7 +254,7 @@ impl BertEmbedder {
             device,
             dim,
             model_id,
-            batch_size: config.batch_size.max(1),
+            batch_size: config.batch_size.unwrap_or(CANDLE_BATCH).max(1),
             pool,
         })
     }

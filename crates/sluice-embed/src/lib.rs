@@ -33,7 +33,7 @@ use std::path::PathBuf;
 pub use backend::{Backend, load, load_default};
 pub use bert::{BertEmbedder, DeviceChoice, EmbedConfig, Timings};
 // The port this crate implements, re-exported so callers of the engine need one import.
-pub use onnx::{OrtEmbedder, OrtFiles};
+pub use onnx::{ONNX_CPU_BATCH, OrtEmbedder, OrtFiles};
 pub use sluice_ports::{EmbedError, Embedder};
 
 /// The folder holding the provisioned models: `$SLUICE_MODELS` if set and not empty,

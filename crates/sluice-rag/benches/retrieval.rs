@@ -5,7 +5,8 @@
 //!    (right document, and right chunk = the stored text holds the answer), off-topic refusals;
 //! 3. ingest of a generated corpus (`SLUICE_BENCH_INGEST_MB`, default 4): MB/s, chunks/s;
 //! 4. hybrid search latency over `SLUICE_BENCH_CHUNKS` (default 100,000) chunks with the
-//!    query embedding included: p50/p99.
+//!    query embedding included: p50/p99 (`SLUICE_BENCH_CHUNKS=0` skips it, and
+//!    `SLUICE_BENCH_INGEST_MB=0` part 3).
 //!
 //! `"$(bench/bin.sh retrieval)"` (after `make models`). With `SLUICE_BENCH_SEARCH_INDEX=URI`
 //! (and `SLUICE_BENCH_SEARCH_COLLECTION`, default `bench`) it only times hybrid search over
@@ -305,6 +306,9 @@ async fn main() {
     // reused with small noise; texts are all distinct. Latency depends on row count and
     // index, not on where the vectors came from.
     let n = env_usize("SLUICE_BENCH_CHUNKS", 100_000);
+    if n == 0 {
+        return; // SLUICE_BENCH_CHUNKS=0: quality and ingest only
+    }
     let big = ChunkIndex::open(IndexConfig::new(
         tmp.path().join("big").display().to_string(),
         embedder.dim(),
@@ -428,5 +432,43 @@ async fn existing_index_latency(uri: String, qa: &QaFile) {
         "an existing index of {} chunks (vector index: {}, unindexed: {}, segments: {})",
         status.rows, status.vector, status.max_unindexed_rows, status.max_segments
     );
-    search_latency(embedder.as_ref(), &index, &[coll(&collection)], qa, &label).await;
+    let grants = [coll(&collection)];
+    search_latency(embedder.as_ref(), &index, &grants, qa, &label).await;
+    leg_latency(embedder.as_ref(), &index, &grants, qa).await;
+}
+
+/// Search-only latency of each leg alone (vector, full-text), so a slow hybrid figure
+/// can be traced to the leg that makes it.
+async fn leg_latency(
+    embedder: &dyn Embedder,
+    index: &ChunkIndex,
+    grants: &[sluice_index::CollectionName],
+    qa: &QaFile,
+) {
+    let rounds = env_usize("SLUICE_BENCH_QUERIES", 200);
+    let questions: Vec<(String, Vec<f32>)> = (0..rounds.min(qa.question.len()))
+        .map(|i| {
+            let q = qa.question[i].question.clone();
+            let v = embedder.embed(&[q.as_str()]).unwrap().pop().unwrap();
+            (q, v)
+        })
+        .collect();
+    for mode in [SearchMode::Vector, SearchMode::Fts] {
+        let mut ms = Vec::new();
+        for i in 0..rounds {
+            let (q, v) = &questions[i % questions.len()];
+            let query = Query::new(q.clone(), v.clone(), grants.to_vec())
+                .with_k(5)
+                .with_score_floor(None)
+                .with_mode(mode);
+            let t = Instant::now();
+            index.search(&query).await.unwrap();
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        println!(
+            "  {mode:?} leg alone, {rounds} queries: search p50 {:.1} ms p99 {:.1} ms",
+            pct(&mut ms, 0.5),
+            pct(&mut ms, 0.99)
+        );
+    }
 }

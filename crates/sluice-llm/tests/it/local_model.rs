@@ -127,28 +127,38 @@ fn dropped_stream_does_not_wedge_the_engine() {
 fn requantized_copy_answers_the_same() {
     rt().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let dst = dir.path().join("smollm2.q8_0.gguf");
         let src = common::models_dir().join(common::SMOLLM2);
         assert!(
             sluice_llm::needs_requantize(&src, Q8_0).unwrap(),
             "the pinned file is Q4_1"
         );
-        let report = sluice_llm::requantize(&src, &dst, Q8_0).unwrap();
-        assert!(report.converted > 0, "{report:?}");
-        assert!(!sluice_llm::needs_requantize(&dst, Q8_0).unwrap());
-        let q8 = sluice_llm::MistralRsGenerator::load(sluice_llm::LocalModelConfig::new(&dst))
-            .await
-            .unwrap();
-        assert_eq!(q8.dtype(), "f32");
-        let a = collect(q8.generate(ask(CAPITAL, 16, &[])).await.unwrap())
-            .await
-            .unwrap();
-        assert!(a.text.contains("Paris"), "unexpected answer {:?}", a.text);
+        let dst = convert_and_ask(&src, &dir.path().join("smollm2.q8_0.gguf"), Q8_0).await;
         // Deterministic output: the same file gives the same bytes (so its hash can be kept).
         let again = dir.path().join("again.gguf");
         sluice_llm::requantize(&src, &again, Q8_0).unwrap();
         assert_eq!(std::fs::read(&dst).unwrap(), std::fs::read(&again).unwrap());
     });
+}
+
+/// Converts `src` to `target` at `dst`, checks that nothing is left to convert, loads the
+/// copy (in f32, as candle runs every GGUF on a CPU) and checks that it still answers.
+async fn convert_and_ask(
+    src: &std::path::Path,
+    dst: &std::path::Path,
+    target: sluice_llm::RequantTarget,
+) -> std::path::PathBuf {
+    let report = sluice_llm::requantize(src, dst, target).unwrap();
+    assert!(report.converted > 0, "{report:?}");
+    assert!(!sluice_llm::needs_requantize(dst, target).unwrap());
+    let model = sluice_llm::MistralRsGenerator::load(sluice_llm::LocalModelConfig::new(dst))
+        .await
+        .unwrap();
+    assert_eq!(model.dtype(), "f32");
+    let a = collect(model.generate(ask(CAPITAL, 16, &[])).await.unwrap())
+        .await
+        .unwrap();
+    assert!(a.text.contains("Paris"), "unexpected answer {:?}", a.text);
+    dst.to_path_buf()
 }
 
 /// The F16 copy (every quantised tensor unpacked, so candle reads a prompt with GEMMs) loads,
@@ -157,23 +167,12 @@ fn requantized_copy_answers_the_same() {
 fn unpacked_copy_answers_too() {
     rt().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let dst = dir.path().join("smollm2.f16.gguf");
         let src = common::models_dir().join(common::SMOLLM2);
         assert!(sluice_llm::needs_requantize(&src, F16).unwrap());
-        let report = sluice_llm::requantize(&src, &dst, F16).unwrap();
-        assert!(report.converted > 0, "{report:?}");
-        assert!(!sluice_llm::needs_requantize(&dst, F16).unwrap());
+        let dst = convert_and_ask(&src, &dir.path().join("smollm2.f16.gguf"), F16).await;
         assert!(
             !sluice_llm::needs_requantize(&dst, Q8_0).unwrap(),
             "no Q4_1 tensor is left"
         );
-        let f16 = sluice_llm::MistralRsGenerator::load(sluice_llm::LocalModelConfig::new(&dst))
-            .await
-            .unwrap();
-        assert_eq!(f16.dtype(), "f32");
-        let a = collect(f16.generate(ask(CAPITAL, 16, &[])).await.unwrap())
-            .await
-            .unwrap();
-        assert!(a.text.contains("Paris"), "unexpected answer {:?}", a.text);
     });
 }
