@@ -18,6 +18,8 @@ use ort::value::{DynValue, Tensor, TensorElementType};
 use tokenizers::Tokenizer;
 
 use crate::bert::require;
+use crate::text::{self, Encoded};
+use crate::{BertEmbedder, EmbedConfig, EmbedError, Embedder, Timings};
 
 /// Texts per forward pass when [`EmbedConfig::batch_size`] is `None`. ONNX Runtime's CPU
 /// arena keeps the largest batch's buffers, and attention's are batch × heads × tokens²:
@@ -25,8 +27,6 @@ use crate::bert::require;
 /// fast or faster (`throughput --backend onnx --varied`, 2 threads: 34–42 vs 31–38
 /// sentences/s; ~60-token sentences, 1 thread: 65.6 vs 62 sentences/s).
 pub const ONNX_CPU_BATCH: usize = 8;
-use crate::text::{self, Encoded};
-use crate::{BertEmbedder, EmbedConfig, EmbedError, Embedder, Timings};
 
 /// Where the ONNX backend's three files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +248,6 @@ impl OrtEmbedder {
         let mut builder = builder
             .with_inter_threads(1)
             .map_err(|e| model_err(e.to_string()))?;
-
         let session = builder
             .commit_from_file(&model_path)
             .map_err(|e| model_err(e.to_string()))?;
