@@ -6,8 +6,9 @@
 //! Without `--input` it embeds `--count` generated ~60-token sentences, the same ones
 //! `bench/embed_reference.py sentences` writes. `--varied` makes them 5–220 words long,
 //! shortest first, so each batch has a new sequence length as in ingest's length-sorted
-//! batches; `rss_mb` (resident memory after each round) then shows whether memory stays flat. `bench/embed_peers.sh` runs this (both
-//! backends) beside sentence-transformers on the same sentences, model and thread count.
+//! batches; `rss_mb` (resident memory after each round) then shows whether memory stays
+//! flat. `bench/embed_peers.sh` runs this (both backends) beside sentence-transformers on
+//! the same sentences, model and thread count.
 
 use std::time::Instant;
 

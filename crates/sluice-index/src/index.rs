@@ -572,16 +572,17 @@ impl ChunkIndex {
             return Ok(());
         };
         self.maintain(&table).await?;
-        let status = self.index_status_of(&table).await?;
+        let mut status = self.index_status_of(&table).await?;
         if status.max_unindexed_rows > 0 {
             table
                 .optimize(OptimizeAction::Index(OptimizeOptions::new()))
                 .await
                 .map_err(self.err("refresh indexes"))?;
+            // The refresh may have added a segment; read the counts again only then.
+            status = self.index_status_of(&table).await?;
         }
         // Each refresh during a bulk load adds a segment to the vector index (the new rows),
         // and every search reads every segment: fold them into one once there are several.
-        let status = self.index_status_of(&table).await?;
         if status.max_segments >= MERGE_MIN_SEGMENTS {
             table
                 .optimize(OptimizeAction::Index(OptimizeOptions::merge(
