@@ -50,6 +50,88 @@ impl std::str::FromStr for Backend {
     }
 }
 
+/// The arithmetic of the forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 throughout (both backends): the model as sentence-transformers computes it.
+    #[default]
+    F32,
+    /// The projections as int8 products on ONNX Runtime (`DynamicQuantizeMatMul` over the
+    /// model's own int8 weights, see [`crate::int8_graph`]): ~1.8× the f32 speed on a CPU with
+    /// VNNI, vectors within cosine ~0.99 of f32. A different model id (`<model>-int8`), so an
+    /// index built with one precision refuses the other instead of mixing vectors.
+    Int8,
+}
+
+impl Precision {
+    /// `f32` or `int8`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+        }
+    }
+
+    /// The precision whose vectors carry `model_id` ([`Embedder::model_id`]: `…-int8` is
+    /// [`Precision::Int8`]; anything else, including ids recorded before int8 existed, f32).
+    pub fn of_model_id(model_id: &str) -> Self {
+        if model_id.ends_with(INT8_SUFFIX) {
+            Precision::Int8
+        } else {
+            Precision::F32
+        }
+    }
+
+    /// The precision for a new index on this host: int8 where the CPU multiplies int8
+    /// natively ([`int8_is_native`]), f32 elsewhere.
+    pub fn for_new_index() -> Self {
+        if int8_is_native() {
+            Precision::Int8
+        } else {
+            Precision::F32
+        }
+    }
+}
+
+/// What [`Precision::Int8`] appends to the model id.
+pub(crate) const INT8_SUFFIX: &str = "-int8";
+
+/// Whether this CPU has VNNI (AVX-512 VNNI or AVX-VNNI), the instructions that make ONNX
+/// Runtime's uint8 × int8 products both fast and exact. Without them its x86 kernels pair up
+/// products in 16-bit sums that can saturate (ONNX Runtime's own guide then recommends 7-bit
+/// weights), so int8 is left to an explicit choice there.
+pub fn int8_is_native() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512vnni")
+            || std::arch::is_x86_feature_detected!("avxvnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "fp32" => Ok(Precision::F32),
+            "int8" | "i8" => Ok(Precision::Int8),
+            other => Err(format!(
+                "unknown embedding precision {other:?}: expected f32 or int8"
+            )),
+        }
+    }
+}
+
 /// Loads the embedding model whose candle folder is `model_dir` (`<models>/all-MiniLM-L6-v2`)
 /// with the backend [`EmbedConfig::backend`] asks for; the ONNX files are looked up beside it
 /// ([`OrtFiles::beside`]). With [`Backend::Auto`]: ONNX Runtime when the device is the CPU and
@@ -58,6 +140,8 @@ impl std::str::FromStr for Backend {
 ///
 /// Both backends report the same [`Embedder::model_id`]: they compute the same model (the
 /// parity tests hold both to the sentence-transformers reference and to each other).
+/// [`Precision::Int8`] runs on ONNX Runtime or not at all: it never falls back to candle's
+/// f32, whose vectors belong to another model id.
 pub fn load(model_dir: &Path, config: &EmbedConfig) -> Result<Arc<dyn Embedder>, EmbedError> {
     let files = OrtFiles::beside(model_dir);
     let onnx = |config: &EmbedConfig| -> Result<Arc<dyn Embedder>, EmbedError> {
@@ -71,6 +155,7 @@ pub fn load(model_dir: &Path, config: &EmbedConfig) -> Result<Arc<dyn Embedder>,
         tracing::info!(
             backend = "onnxruntime",
             model = e.model_id(),
+            precision = %config.precision,
             runtime = %e.runtime_library().display(),
             threads = e.threads(),
             "embedding model loaded"
@@ -87,6 +172,17 @@ pub fn load(model_dir: &Path, config: &EmbedConfig) -> Result<Arc<dyn Embedder>,
         );
         Ok(Arc::new(e))
     };
+    if config.precision == Precision::Int8 {
+        return match config.backend {
+            Backend::Candle => Err(EmbedError::Unsupported {
+                path: model_dir.to_path_buf(),
+                detail: "int8 precision runs on ONNX Runtime only: use the onnx (or auto) \
+                         backend, or f32"
+                    .into(),
+            }),
+            Backend::Auto | Backend::Onnx => onnx(config),
+        };
+    }
     match config.backend {
         Backend::Onnx => onnx(config),
         Backend::Candle => candle(config),

@@ -9,7 +9,7 @@ use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::Tokenizer;
 
 use crate::text::{self, Encoded};
-use crate::{Backend, EmbedError, Embedder};
+use crate::{Backend, EmbedError, Embedder, Precision};
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,6 +41,8 @@ pub struct EmbedConfig {
     pub device: DeviceChoice,
     /// Which implementation [`crate::load`] picks.
     pub backend: Backend,
+    /// f32 everywhere, or the projections in int8 (ONNX Runtime only; another model id).
+    pub precision: Precision,
 }
 
 impl Default for EmbedConfig {
@@ -51,6 +53,7 @@ impl Default for EmbedConfig {
             threads: None,
             device: DeviceChoice::Cpu,
             backend: Backend::Auto,
+            precision: Precision::F32,
         }
     }
 }
@@ -176,6 +179,12 @@ impl BertEmbedder {
     /// Loads a model folder: `config.json`, `model.safetensors`, `tokenizer.json` and
     /// `1_Pooling/config.json`, as `make models` unpacks them. The folder name is the model id.
     pub fn load(dir: &Path, config: &EmbedConfig) -> Result<Self, EmbedError> {
+        if config.precision != Precision::F32 {
+            return Err(EmbedError::Unsupported {
+                path: dir.to_path_buf(),
+                detail: format!("candle runs f32 only, not {}", config.precision),
+            });
+        }
         if !dir.is_dir() {
             return Err(EmbedError::ModelDirMissing {
                 dir: dir.to_path_buf(),

@@ -25,13 +25,15 @@
 
 mod backend;
 mod bert;
+mod int8;
 mod onnx;
 mod text;
 
 use std::path::PathBuf;
 
-pub use backend::{Backend, load, load_default};
+pub use backend::{Backend, Precision, int8_is_native, load, load_default};
 pub use bert::{BertEmbedder, DeviceChoice, EmbedConfig, Timings};
+pub use int8::{Int8Graph, int8_graph};
 // The port this crate implements, re-exported so callers of the engine need one import.
 pub use onnx::{ONNX_CPU_BATCH, OrtEmbedder, OrtFiles};
 pub use sluice_ports::{EmbedError, Embedder};

@@ -19,7 +19,7 @@ use tokenizers::Tokenizer;
 
 use crate::bert::require;
 use crate::text::{self, Encoded};
-use crate::{BertEmbedder, EmbedConfig, EmbedError, Embedder, Timings};
+use crate::{BertEmbedder, EmbedConfig, EmbedError, Embedder, Precision, Timings, int8_graph};
 
 /// Texts per forward pass when [`EmbedConfig::batch_size`] is `None`. ONNX Runtime's CPU
 /// arena keeps the largest batch's buffers, and attention's are batch × heads × tokens²:
@@ -248,9 +248,19 @@ impl OrtEmbedder {
         let mut builder = builder
             .with_inter_threads(1)
             .map_err(|e| model_err(e.to_string()))?;
-        let session = builder
-            .commit_from_file(&model_path)
-            .map_err(|e| model_err(e.to_string()))?;
+        let session = match config.precision {
+            Precision::F32 => builder.commit_from_file(&model_path),
+            Precision::Int8 => {
+                let bytes = std::fs::read(&model_path).map_err(|source| EmbedError::Io {
+                    path: model_path.clone(),
+                    source,
+                })?;
+                let graph = int8_graph(&bytes).map_err(|e| model_err(format!("int8: {e}")))?;
+                tracing::debug!(matmuls = graph.matmuls, "projections rewritten to int8");
+                builder.commit_from_memory(&graph.model)
+            }
+        }
+        .map_err(|e| model_err(e.to_string()))?;
 
         let input = |name: &str| session.inputs().iter().find(|i| i.name() == name);
         let id_type = match input("input_ids").and_then(|i| i.dtype().tensor_type()) {
@@ -295,7 +305,10 @@ impl OrtEmbedder {
             token_type_ids,
             output,
             dim: 0,
-            model_id: files.model_id.clone(),
+            model_id: match config.precision {
+                Precision::F32 => files.model_id.clone(),
+                Precision::Int8 => format!("{}{}", files.model_id, crate::backend::INT8_SUFFIX),
+            },
             batch_size: config.batch_size.unwrap_or(ONNX_CPU_BATCH).max(1),
             threads,
             runtime,

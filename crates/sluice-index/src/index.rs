@@ -112,6 +112,37 @@ impl IndexConfig {
     }
 }
 
+/// What [`ChunkIndex::recorded_embedding_model`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordedModel {
+    /// No table yet, or an empty one: the next write records the model.
+    NoTable,
+    /// A table with rows written before model ids were recorded.
+    Unrecorded,
+    /// The id of the model that made the table's vectors.
+    Model(String),
+}
+
+/// Connects to the database at `cfg.uri` with the configured caches and storage options.
+async fn connect(cfg: &IndexConfig) -> Result<lancedb::Connection> {
+    let session = lancedb::Session::new(
+        cfg.index_cache_bytes,
+        cfg.metadata_cache_bytes,
+        std::sync::Arc::new(lancedb::ObjectStoreRegistry::default()),
+    );
+    let mut builder = lancedb::connect(&cfg.uri).session(std::sync::Arc::new(session));
+    if let Some(interval) = cfg.read_consistency {
+        builder = builder.read_consistency_interval(interval);
+    }
+    for (k, v) in &cfg.storage_options {
+        builder = builder.storage_option(k.clone(), v.clone());
+    }
+    builder
+        .execute()
+        .await
+        .map_err(|e| lance_err(&cfg.uri, "connect", e))
+}
+
 /// Schema metadata key under which the table records the embedding model id of its vectors.
 pub const EMBEDDING_MODEL_KEY: &str = "sluice:embedding_model";
 
@@ -176,22 +207,7 @@ impl ChunkIndex {
                 "vector dimension must be > 0".into(),
             ));
         }
-        let session = lancedb::Session::new(
-            cfg.index_cache_bytes,
-            cfg.metadata_cache_bytes,
-            std::sync::Arc::new(lancedb::ObjectStoreRegistry::default()),
-        );
-        let mut builder = lancedb::connect(&cfg.uri).session(std::sync::Arc::new(session));
-        if let Some(interval) = cfg.read_consistency {
-            builder = builder.read_consistency_interval(interval);
-        }
-        for (k, v) in &cfg.storage_options {
-            builder = builder.storage_option(k.clone(), v.clone());
-        }
-        let conn = builder
-            .execute()
-            .await
-            .map_err(|e| lance_err(&cfg.uri, "connect", e))?;
+        let conn = connect(&cfg).await?;
         let index = Self {
             schema: schema::chunk_schema(cfg.dim),
             cfg,
@@ -202,6 +218,34 @@ impl ChunkIndex {
         };
         index.table().await?;
         Ok(index)
+    }
+
+    /// The embedding model the table at `cfg.uri` records, read without opening the index for
+    /// use (neither its dimension nor its model is checked): for settings that must follow
+    /// what an index already holds, chosen before the embedder is loaded.
+    pub async fn recorded_embedding_model(cfg: &IndexConfig) -> Result<RecordedModel> {
+        let conn = connect(cfg).await?;
+        let table = match conn.open_table(&cfg.table).execute().await {
+            Ok(t) => t,
+            Err(lancedb::Error::TableNotFound { .. }) => return Ok(RecordedModel::NoTable),
+            Err(e) => return Err(lance_err(&cfg.uri, "open table", e)),
+        };
+        let schema = table
+            .schema()
+            .await
+            .map_err(|e| lance_err(&cfg.uri, "read schema", e))?;
+        if let Some(id) = schema.metadata().get(EMBEDDING_MODEL_KEY) {
+            return Ok(RecordedModel::Model(id.clone()));
+        }
+        let rows = table
+            .count_rows(None)
+            .await
+            .map_err(|e| lance_err(&cfg.uri, "count rows", e))?;
+        Ok(if rows == 0 {
+            RecordedModel::NoTable
+        } else {
+            RecordedModel::Unrecorded
+        })
     }
 
     /// The embedding model id the table records, if it exists and records one (tables

@@ -47,7 +47,7 @@ mod search;
 pub use index::{
     ChunkIndex, DEFAULT_ANN_EF, DEFAULT_INDEX_CACHE_BYTES, DEFAULT_METADATA_CACHE_BYTES,
     DEFAULT_REFRESH_MIN_UNINDEXED_ROWS, DEFAULT_VECTOR_INDEX_MIN_ROWS, EMBEDDING_MODEL_KEY,
-    IndexConfig, IndexStatus,
+    IndexConfig, IndexStatus, RecordedModel,
 };
 pub use scan::scan_files_for;
 // The port this crate implements, re-exported so callers of the engine need one import.

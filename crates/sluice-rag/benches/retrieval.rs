@@ -419,10 +419,22 @@ async fn search_latency(
 }
 
 /// `SLUICE_BENCH_SEARCH_INDEX`: time search over an index someone else built.
-/// The default embedding backend (ONNX Runtime), as `sluice ingest` used to build it.
+/// The default embedding backend (ONNX Runtime) in the precision the index records, as
+/// `sluice ingest` used to build it.
 async fn existing_index_latency(uri: String, qa: &QaFile) {
-    let embedder =
-        sluice_embed::load_default(&models_root(), &sluice_embed::EmbedConfig::default()).unwrap();
+    let recorded = ChunkIndex::recorded_embedding_model(&IndexConfig::new(uri.clone(), 1))
+        .await
+        .unwrap();
+    let precision = match recorded {
+        sluice_index::RecordedModel::Model(id) => sluice_embed::Precision::of_model_id(&id),
+        _ => sluice_embed::Precision::F32,
+    };
+    let config = sluice_embed::EmbedConfig {
+        precision,
+        ..sluice_embed::EmbedConfig::default()
+    };
+    let embedder = sluice_embed::load_default(&models_root(), &config).unwrap();
+    println!("== query embedding: {} ({precision})", embedder.model_id());
     let collection = std::env::var("SLUICE_BENCH_SEARCH_COLLECTION").unwrap_or("bench".into());
     let index = ChunkIndex::open(IndexConfig::new(uri, embedder.dim()))
         .await

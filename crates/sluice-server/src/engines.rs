@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sluice_embed::{EmbedConfig, EmbedError, Embedder};
-use sluice_index::{ChunkIndex, IndexConfig, IndexError};
+use sluice_embed::{EmbedConfig, EmbedError, Embedder, Precision};
+use sluice_index::{ChunkIndex, IndexConfig, IndexError, RecordedModel};
 use sluice_llm::{
     EchoGenerator, Generator, LlmError, LocalModelConfig, MistralRsGenerator, OpenAiGenerator,
     UpstreamConfig,
@@ -48,6 +48,60 @@ pub enum EngineError {
     /// The answer model could not be loaded or its upstream configured.
     #[error("answer model: {0}")]
     Model(#[from] LlmError),
+}
+
+/// How the embedding precision is chosen: `auto`, `f32` or `int8` in flags and config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrecisionChoice {
+    /// The precision of the vectors already in the index; for a new index, int8 where the CPU
+    /// multiplies int8 natively, else f32 ([`resolve_precision`]).
+    #[default]
+    Auto,
+    /// This precision; an index built with the other one is refused (re-index to switch).
+    Fixed(Precision),
+}
+
+impl std::fmt::Display for PrecisionChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PrecisionChoice::Auto => f.write_str("auto"),
+            PrecisionChoice::Fixed(p) => p.fmt(f),
+        }
+    }
+}
+
+impl std::str::FromStr for PrecisionChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(PrecisionChoice::Auto);
+        }
+        s.parse()
+            .map(PrecisionChoice::Fixed)
+            .map_err(|_| format!("unknown embedding precision {s:?}: expected auto, f32 or int8"))
+    }
+}
+
+/// The precision to embed with at index `uri`, and why (for the log). [`PrecisionChoice::Auto`]
+/// follows the model id the index records, so an index keeps the precision it was built
+/// with whatever host opens it (tables written before ids were recorded hold f32 vectors);
+/// a new index gets [`Precision::for_new_index`], and so does one that cannot be read here
+/// (opening it for real then reports why).
+pub async fn resolve_precision(choice: PrecisionChoice, uri: &str) -> (Precision, &'static str) {
+    if let PrecisionChoice::Fixed(p) = choice {
+        return (p, "configured");
+    }
+    let new = (Precision::for_new_index(), "a new index on this CPU");
+    if !uri.contains("://") && !Path::new(uri).exists() {
+        return new;
+    }
+    // The dimension is not checked by this read; the real open checks it.
+    match ChunkIndex::recorded_embedding_model(&IndexConfig::new(uri.to_owned(), 1)).await {
+        Ok(RecordedModel::Model(id)) => (Precision::of_model_id(&id), "the index's vectors"),
+        Ok(RecordedModel::Unrecorded) => (Precision::F32, "the index's vectors"),
+        Ok(RecordedModel::NoTable) | Err(_) => new,
+    }
 }
 
 /// The embedding model in `dir` (all-MiniLM-L6-v2 as `make models` unpacks it) on the
@@ -126,4 +180,76 @@ pub async fn generator(llm: &LlmConfig) -> Result<Arc<dyn Generator>, EngineErro
         }
         LlmConfig::EchoForBenchmarksOnly => Arc::new(EchoGenerator::new()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sluice_index::{ChunkInput, ChunkStore, CollectionName, DocumentMeta};
+
+    use super::*;
+
+    /// An index at `dir` holding one chunk written by `model`.
+    async fn index_of(dir: &Path, model: &str) {
+        let cfg = IndexConfig::new(dir.display().to_string(), 3).with_embedding_model(model);
+        let index = ChunkIndex::open(cfg).await.unwrap();
+        let meta = DocumentMeta {
+            doc_id: "d".into(),
+            collection: CollectionName::new("c").unwrap(),
+            source_path: "c/d.md".into(),
+            content_hash: "h".into(),
+            policy_version: "p".into(),
+            ingested_at_ms: 0,
+        };
+        let chunk = ChunkInput {
+            span: 0..4,
+            heading_path: String::new(),
+            text: "text".into(),
+            vector: vec![1.0, 0.0, 0.0],
+        };
+        index.upsert_document(&meta, &[chunk]).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn auto_follows_the_index_and_a_choice_wins() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (int8, f32) = (tmp.path().join("int8"), tmp.path().join("f32"));
+        index_of(&int8, "all-MiniLM-L6-v2-int8").await;
+        index_of(&f32, "all-MiniLM-L6-v2").await;
+        async fn auto(p: &Path) -> (Precision, &'static str) {
+            resolve_precision(PrecisionChoice::Auto, &p.display().to_string()).await
+        }
+        assert_eq!(auto(&int8).await, (Precision::Int8, "the index's vectors"));
+        assert_eq!(auto(&f32).await, (Precision::F32, "the index's vectors"));
+        let new = (Precision::for_new_index(), "a new index on this CPU");
+        assert_eq!(auto(&tmp.path().join("absent")).await, new);
+        std::fs::create_dir(tmp.path().join("empty")).unwrap();
+        assert_eq!(auto(&tmp.path().join("empty")).await, new);
+
+        let fixed = PrecisionChoice::Fixed(Precision::F32);
+        let uri = int8.display().to_string();
+        assert_eq!(
+            resolve_precision(fixed, &uri).await,
+            (Precision::F32, "configured")
+        );
+    }
+
+    #[test]
+    fn choices_parse_and_print() {
+        for (text, want) in [
+            ("auto", PrecisionChoice::Auto),
+            ("AUTO", PrecisionChoice::Auto),
+            ("f32", PrecisionChoice::Fixed(Precision::F32)),
+            ("int8", PrecisionChoice::Fixed(Precision::Int8)),
+        ] {
+            assert_eq!(text.parse::<PrecisionChoice>(), Ok(want));
+            assert_eq!(want.to_string(), text.to_ascii_lowercase());
+        }
+        let err = "int4".parse::<PrecisionChoice>().unwrap_err();
+        assert_eq!(
+            err,
+            "unknown embedding precision \"int4\": expected auto, f32 or int8"
+        );
+    }
 }

@@ -203,8 +203,13 @@ impl AppState {
             .map_err(|e| ServerError::Io(e.to_string()))??;
 
         let emb_dir = config.models.embedding.clone();
+        let (precision, why) =
+            crate::engines::resolve_precision(config.models.embed_precision, &config.index_uri)
+                .await;
+        tracing::info!(%precision, why, "embedding precision");
         let emb_cfg = EmbedConfig {
             threads: config.models.embed_threads,
+            precision,
             ..EmbedConfig::default()
         };
         let embedder =

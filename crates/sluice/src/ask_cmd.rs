@@ -86,8 +86,8 @@ pub fn ask(args: AskArgs, data_dir: &Path) -> Result<ExitCode> {
         (None, None) => bail!("give a question or --question-file"),
     };
     let redactor = args.stack.redactor(data_dir)?;
-    let embedder = args.stack.embedder()?;
     let rt = runtime()?;
+    let embedder = args.stack.embedder(data_dir, &rt)?;
     rt.block_on(async {
         let generator = generator(&args).await?;
         let index = args.stack.index(data_dir, embedder.as_ref()).await?;

@@ -284,7 +284,8 @@ fn qa(args: QaArgs, data_dir: &Path) -> Result<ExitCode> {
             .collect::<Result<_>>()?
     };
     let redactor = args.stack.redactor(data_dir)?;
-    let embedder = args.stack.embedder()?;
+    let rt = runtime()?;
+    let embedder = args.stack.embedder(data_dir, &rt)?;
     let runs = specs.len() * args.k.len() * args.mode.len() * entries.len();
     let bar = if args.json {
         ProgressBar::hidden()
@@ -295,7 +296,6 @@ fn qa(args: QaArgs, data_dir: &Path) -> Result<ExitCode> {
         ProgressStyle::with_template("{bar:30} {pos}/{len} questions, {elapsed} (eta {eta}) {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let rt = runtime()?;
     let results: Vec<(SettingResult, Option<u64>)> = rt.block_on(async {
         let index = args.stack.index(data_dir, embedder.as_ref()).await?;
         let mut results = Vec::new();

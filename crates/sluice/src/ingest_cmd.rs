@@ -87,8 +87,8 @@ impl Progress for Bar {
 /// Runs `sluice ingest`.
 pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
     let redactor = args.stack.redactor(data_dir)?;
-    let embedder = args.stack.embedder()?;
     let rt = runtime()?;
+    let embedder = args.stack.embedder(data_dir, &rt)?;
     rt.block_on(async {
         let index = args.stack.index(data_dir, embedder.as_ref()).await?;
         let started = Instant::now();
@@ -266,8 +266,8 @@ pub struct SearchArgs {
 /// Runs `sluice search`: the guarded search path shared with `/v1/search`.
 pub fn search(args: SearchArgs, data_dir: &Path) -> Result<ExitCode> {
     let redactor = args.stack.redactor(data_dir)?;
-    let embedder = args.stack.embedder()?;
     let rt = runtime()?;
+    let embedder = args.stack.embedder(data_dir, &rt)?;
     rt.block_on(async {
         let index = args.stack.index(data_dir, embedder.as_ref()).await?;
         let searcher = Searcher::new(embedder, index);

@@ -11,21 +11,21 @@ use sluice_embed::{
     Backend, BertEmbedder, EmbedConfig, EmbedError, Embedder, OrtEmbedder, OrtFiles, load_default,
 };
 
-fn models_root() -> PathBuf {
+pub(crate) fn models_root() -> PathBuf {
     match std::env::var_os("SLUICE_MODELS") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"),
     }
 }
 
-fn config() -> EmbedConfig {
+pub(crate) fn config() -> EmbedConfig {
     EmbedConfig {
         threads: Some(2),
         ..EmbedConfig::default()
     }
 }
 
-fn onnx() -> &'static OrtEmbedder {
+pub(crate) fn onnx() -> &'static OrtEmbedder {
     static E: OnceLock<OrtEmbedder> = OnceLock::new();
     E.get_or_init(|| {
         let files = OrtFiles::beside(&models_root().join(BertEmbedder::DEFAULT_MODEL));
@@ -51,7 +51,7 @@ fn candle() -> &'static BertEmbedder {
     })
 }
 
-fn reference() -> Vec<(String, Vec<f32>)> {
+pub(crate) fn reference() -> Vec<(String, Vec<f32>)> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference.json");
     let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let json: serde_json::Value =
@@ -81,7 +81,7 @@ fn reference() -> Vec<(String, Vec<f32>)> {
 /// the same). 0.995 still catches a wrong tokenizer, pooling or truncation (< 0.95).
 const ONNX_MIN_COSINE: f32 = 0.995;
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();

@@ -3,7 +3,8 @@
 
 use crate::common::{DIM, chunks, embed, load_corpus, meta};
 use sluice_index::{
-    ChunkIndex, ChunkStore, EMBEDDING_MODEL_KEY, IndexConfig, IndexError, Query, Retriever,
+    ChunkIndex, ChunkStore, EMBEDDING_MODEL_KEY, IndexConfig, IndexError, Query, RecordedModel,
+    Retriever,
 };
 
 use crate::common;
@@ -16,6 +17,12 @@ fn cfg(dir: &std::path::Path, model: Option<&str>) -> IndexConfig {
     }
 }
 
+/// [`ChunkIndex::recorded_embedding_model`] with a dimension no table here has.
+async fn recorded(dir: &std::path::Path) -> RecordedModel {
+    let c = IndexConfig::new(dir.to_str().expect("utf-8 path"), DIM + 1);
+    ChunkIndex::recorded_embedding_model(&c).await.unwrap()
+}
+
 #[tokio::test]
 async fn another_model_is_refused_with_a_reindex_message() {
     let dir = tempfile::tempdir().unwrap();
@@ -25,12 +32,18 @@ async fn another_model_is_refused_with_a_reindex_message() {
             .unwrap();
         // No table yet: nothing recorded, nothing to refuse.
         assert_eq!(index.embedding_model().await.unwrap(), None);
+        assert_eq!(recorded(dir.path()).await, RecordedModel::NoTable);
         load_corpus(&index).await; // creates the table, then more writes (merge_insert)
         assert_eq!(
             index.embedding_model().await.unwrap().as_deref(),
             Some("model-a")
         );
     }
+    // Read before an embedder exists (to follow the index): no dimension or model check.
+    assert_eq!(
+        recorded(dir.path()).await,
+        RecordedModel::Model("model-a".into())
+    );
 
     // Same model: opens, writes, searches.
     let same = ChunkIndex::open(cfg(dir.path(), Some("model-a")))
@@ -86,6 +99,7 @@ async fn a_table_written_before_ids_were_recorded_is_adopted() {
         load_corpus(&legacy).await;
         assert_eq!(legacy.embedding_model().await.unwrap(), None);
     }
+    assert_eq!(recorded(dir.path()).await, RecordedModel::Unrecorded);
     // Opening with a model accepts the legacy table; the next write records the model.
     let index = ChunkIndex::open(cfg(dir.path(), Some("model-a")))
         .await

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use crate::engines::PrecisionChoice;
+
 use super::file::{
     AnswerFile, AuditFile, FileConfig, LimitsFile, LlmFile, ModelsFile, PolicyFile, PrincipalFile,
     UpstreamFile,
@@ -131,9 +133,17 @@ fn build_models(m: ModelsFile, base: &Path, d: &mut Diagnostics) -> ModelsConfig
     {
         d.push(t.span(), "embed_threads must be at least 1");
     }
+    let embed_precision = match &m.embed_precision {
+        None => PrecisionChoice::default(),
+        Some(p) => p.get_ref().parse().unwrap_or_else(|e: String| {
+            d.push(p.span(), format!("embed_precision: {e}"));
+            PrecisionChoice::default()
+        }),
+    };
     ModelsConfig {
         embedding: abs(base, &m.embedding),
         embed_threads: m.embed_threads.map(Spanned::into_inner),
+        embed_precision,
         llm: build_llm(m.llm, base, d),
     }
 }

@@ -105,6 +105,7 @@ fn demo_file(paths: &DemoPaths<'_>, hashes: &[String]) -> FileConfig {
         models: ModelsFile {
             embedding: paths.models.join("all-MiniLM-L6-v2"),
             embed_threads: None,
+            embed_precision: None,
             llm: unspanned(LlmFile {
                 gguf: Some(sluice_llm::default_model(paths.models)),
                 upstream: None,

@@ -44,6 +44,9 @@ pub(super) struct ModelsFile {
     pub(super) embedding: PathBuf,
     #[serde(default)]
     pub(super) embed_threads: Option<Spanned<usize>>,
+    /// `auto` (default), `f32` or `int8` (see `engines::PrecisionChoice`).
+    #[serde(default)]
+    pub(super) embed_precision: Option<Spanned<String>>,
     pub(super) llm: Spanned<LlmFile>,
 }
 

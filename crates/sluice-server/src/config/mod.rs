@@ -106,6 +106,9 @@ pub struct ModelsConfig {
     pub embedding: PathBuf,
     /// Threads for the embedder (default: all cores).
     pub embed_threads: Option<usize>,
+    /// f32, int8 products on ONNX Runtime (another model id: the index must match), or auto
+    /// (follow the index; int8 for a new one on a CPU with VNNI).
+    pub embed_precision: crate::engines::PrecisionChoice,
     /// The answer model.
     pub llm: LlmConfig,
 }
@@ -420,6 +423,12 @@ collections = ["hr", "handbook"]
             "embed_threads = 0\nembedding =",
             "5:17: embed_threads must be at least 1",
         ),
+        (
+            "embedding =",
+            "embed_precision = \"int4\"\nembedding =",
+            "5:19: embed_precision: unknown embedding precision \"int4\": expected auto, f32 or int8",
+        ),
+        ("embedding =", "embed_precision = \"int8\"\nembedding =", ""),
         (
             "{ echo = true }",
             "{ echo = false }",
