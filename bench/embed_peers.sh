@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Embedding throughput: sluice-embed's two backends (ONNX Runtime, the default, and candle)
+# Embedding throughput: sluice-embed's two backends (ONNX Runtime in f32 and in int8, and candle)
 # beside sentence-transformers (PyTorch): same model (models/all-MiniLM-L6-v2, and its ONNX
 # export in models/all-MiniLM-L6-v2-onnx), same sentences, same batch size and thread count,
 # runs interleaved so that background load hits all three alike.
@@ -30,7 +30,7 @@ python3 bench/embed_reference.py sentences --out "$SENTENCES" --count "$COUNT"
 echo "== building the sluice-embed bench (release)" >&2
 BIN=$(bench/bin.sh throughput)
 # The bench prints nothing else on stdout but the JSON line.
-run_sluice() {  # $1: candle | onnx
+run_sluice() {  # $1: candle | onnx | onnx-int8
   "$BIN" --bench --backend "$1" --input "$SENTENCES" --threads "$THREADS" --batch "$BATCH" --rounds 3 2>/dev/null
 }
 run_st() {
@@ -44,6 +44,7 @@ python3 bench/embed_reference.py bench --input "$SENTENCES" --threads "$THREADS"
 for i in $(seq "$PAIRS"); do
   echo "== pair $i/$PAIRS (load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   run_sluice onnx | tee -a "$OUT"
+  run_sluice onnx-int8 | tee -a "$OUT"
   run_sluice candle | tee -a "$OUT"
   run_st | tee -a "$OUT"
 done

@@ -1,6 +1,6 @@
 //! Embedding throughput of sluice-embed in sentences/s, printed as one JSON line.
 //!
-//! `"$(bench/bin.sh throughput)" --bench [--backend candle|onnx] [--input FILE] [--threads 2]
+//! `"$(bench/bin.sh throughput)" --bench [--backend candle|onnx|onnx-int8] [--input FILE] [--threads 2]
 //! [--batch 32] [--rounds 3] [--count 512]`
 //!
 //! Without `--input` it embeds `--count` generated ~60-token sentences, the same ones
@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use std::path::PathBuf;
 
-use sluice_embed::{BertEmbedder, EmbedConfig, OrtEmbedder, Timings};
+use sluice_embed::{BertEmbedder, EmbedConfig, OrtEmbedder, Precision, Timings};
 
 const WORDS: &str = "the privacy gateway stores documents in a local index and answers questions about \
     contracts invoices patients employees servers networks policies audits retention keys \
@@ -146,17 +146,27 @@ fn main() {
             let run = move |t: &[&str]| e.embed_timed(t).unwrap_or_else(|e| panic!("{e}"));
             ("sluice-embed (candle 0.10)".to_owned(), Box::new(run))
         }
-        "onnx" => {
+        "onnx" | "onnx-int8" => {
+            let int8 = args.backend == "onnx-int8";
+            let config = EmbedConfig {
+                precision: if int8 {
+                    Precision::Int8
+                } else {
+                    Precision::F32
+                },
+                ..config
+            };
             let e = OrtEmbedder::load_default(&models_root(), &config)
                 .unwrap_or_else(|e| panic!("{e}"));
             let version = e.runtime_version().unwrap_or_else(|| "?".to_owned());
             let run = move |t: &[&str]| e.embed_timed(t).unwrap_or_else(|e| panic!("{e}"));
+            let suffix = if int8 { ", int8" } else { "" };
             (
-                format!("sluice-embed (ONNX Runtime {version})"),
+                format!("sluice-embed (ONNX Runtime {version}{suffix})"),
                 Box::new(run),
             )
         }
-        other => panic!("--backend {other:?}: expected candle or onnx"),
+        other => panic!("--backend {other:?}: expected candle, onnx or onnx-int8"),
     };
     let load_ms = ms(loaded.elapsed());
     // Warm-up: one batch.

@@ -97,6 +97,7 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
             max_file_bytes: args.max_file_size,
             ..IngestOptions::default()
         };
+        let embedding_model = embedder.model_id().to_owned();
         let ingestor = Ingestor::new(redactor, embedder, index.clone(), opts);
         let mut summary = IngestSummary {
             skipped,
@@ -144,6 +145,7 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
         index.refresh_indexes().await?;
         let status = index.index_status().await?;
         let refresh = IndexReport {
+            embedding_model,
             refresh_seconds: refresh_started.elapsed().as_secs_f64(),
             chunks: status.rows,
             vector_index: status.vector,
@@ -182,6 +184,8 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
 /// What the index looks like after the run's refresh (`--json`: the `index` object).
 #[derive(serde::Serialize)]
 struct IndexReport {
+    /// The model id of the vectors (`…-int8` for int8 precision), so the choice is never silent.
+    embedding_model: String,
     refresh_seconds: f64,
     chunks: usize,
     vector_index: bool,
@@ -194,8 +198,8 @@ impl std::fmt::Display for IndexReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "index: refreshed in {:.1} s; {} chunks in the table; ",
-            self.refresh_seconds, self.chunks
+            "index: refreshed in {:.1} s; {} chunks in the table ({} vectors); ",
+            self.refresh_seconds, self.chunks, self.embedding_model
         )?;
         if self.vector_index {
             write!(f, "vector index (IVF-HNSW)")?;

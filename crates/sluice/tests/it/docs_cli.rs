@@ -45,7 +45,7 @@ fn ingest_search_ask_on_corpora() {
         tmp.path(),
         &[
             "search",
-            "how do we promote the replica",
+            "how do we promote the replica during a database failover",
             "--collection",
             "demo",
             "--json",
