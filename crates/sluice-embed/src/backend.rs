@@ -82,10 +82,15 @@ impl Precision {
         }
     }
 
-    /// The precision for a new index on this host: int8 where the CPU multiplies int8
-    /// natively ([`int8_is_native`]), f32 elsewhere.
-    pub fn for_new_index() -> Self {
-        if int8_is_native() {
+    /// The precision for a new index when [`load`] is given `model_dir` and `config` (its
+    /// `precision` aside): int8 where it would run on ONNX Runtime (the backend allows it, the
+    /// device is the CPU, the ONNX files are provisioned) on a CPU that multiplies int8
+    /// natively ([`int8_is_native`]); f32 anywhere else.
+    pub fn for_new_index(model_dir: &Path, config: &EmbedConfig) -> Self {
+        let onnx = config.backend != Backend::Candle
+            && config.device == DeviceChoice::Cpu
+            && OrtFiles::beside(model_dir).present();
+        if onnx && int8_is_native() {
             Precision::Int8
         } else {
             Precision::F32

@@ -86,13 +86,17 @@ impl std::str::FromStr for PrecisionChoice {
 /// The precision to embed with at index `uri`, and why (for the log). [`PrecisionChoice::Auto`]
 /// follows the model id the index records, so an index keeps the precision it was built
 /// with whatever host opens it (tables written before ids were recorded hold f32 vectors);
-/// a new index gets [`Precision::for_new_index`], and so does one that cannot be read here
-/// (opening it for real then reports why).
-pub async fn resolve_precision(choice: PrecisionChoice, uri: &str) -> (Precision, &'static str) {
+/// a new index gets `new_index` ([`Precision::for_new_index`] for the embedder about to be
+/// loaded), and so does one that cannot be read here (opening it for real then says why).
+pub async fn resolve_precision(
+    choice: PrecisionChoice,
+    uri: &str,
+    new_index: Precision,
+) -> (Precision, &'static str) {
     if let PrecisionChoice::Fixed(p) = choice {
         return (p, "configured");
     }
-    let new = (Precision::for_new_index(), "a new index on this CPU");
+    let new = (new_index, "a new index on this host");
     if !uri.contains("://") && !Path::new(uri).exists() {
         return new;
     }
@@ -110,14 +114,6 @@ pub async fn resolve_precision(choice: PrecisionChoice, uri: &str) -> (Precision
 /// async callers run it on a blocking thread.
 pub fn embedder(dir: &Path, config: &EmbedConfig) -> Result<Arc<dyn Embedder>, EngineError> {
     Ok(sluice_embed::load(dir, config)?)
-}
-
-/// The default embedding model (`models_root/all-MiniLM-L6-v2`), as [`embedder`].
-pub fn default_embedder(
-    models_root: &Path,
-    config: &EmbedConfig,
-) -> Result<Arc<dyn Embedder>, EngineError> {
-    Ok(sluice_embed::load_default(models_root, config)?)
 }
 
 /// Opens the chunk index at `uri` for `embedder`'s vectors, creating a local folder when
@@ -218,11 +214,12 @@ mod tests {
         index_of(&int8, "all-MiniLM-L6-v2-int8").await;
         index_of(&f32, "all-MiniLM-L6-v2").await;
         async fn auto(p: &Path) -> (Precision, &'static str) {
-            resolve_precision(PrecisionChoice::Auto, &p.display().to_string()).await
+            let uri = p.display().to_string();
+            resolve_precision(PrecisionChoice::Auto, &uri, Precision::Int8).await
         }
         assert_eq!(auto(&int8).await, (Precision::Int8, "the index's vectors"));
         assert_eq!(auto(&f32).await, (Precision::F32, "the index's vectors"));
-        let new = (Precision::for_new_index(), "a new index on this CPU");
+        let new = (Precision::Int8, "a new index on this host");
         assert_eq!(auto(&tmp.path().join("absent")).await, new);
         std::fs::create_dir(tmp.path().join("empty")).unwrap();
         assert_eq!(auto(&tmp.path().join("empty")).await, new);
@@ -230,7 +227,7 @@ mod tests {
         let fixed = PrecisionChoice::Fixed(Precision::F32);
         let uri = int8.display().to_string();
         assert_eq!(
-            resolve_precision(fixed, &uri).await,
+            resolve_precision(fixed, &uri, Precision::Int8).await,
             (Precision::F32, "configured")
         );
     }

@@ -203,15 +203,19 @@ impl AppState {
             .map_err(|e| ServerError::Io(e.to_string()))??;
 
         let emb_dir = config.models.embedding.clone();
-        let (precision, why) =
-            crate::engines::resolve_precision(config.models.embed_precision, &config.index_uri)
-                .await;
-        tracing::info!(%precision, why, "embedding precision");
-        let emb_cfg = EmbedConfig {
+        let mut emb_cfg = EmbedConfig {
             threads: config.models.embed_threads,
-            precision,
             ..EmbedConfig::default()
         };
+        let new_index = sluice_embed::Precision::for_new_index(&emb_dir, &emb_cfg);
+        let (precision, why) = crate::engines::resolve_precision(
+            config.models.embed_precision,
+            &config.index_uri,
+            new_index,
+        )
+        .await;
+        tracing::info!(%precision, why, "embedding precision");
+        emb_cfg.precision = precision;
         let embedder =
             tokio::task::spawn_blocking(move || crate::engines::embedder(&emb_dir, &emb_cfg))
                 .await

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use sluice_embed::{Backend, EmbedConfig, Embedder};
+use sluice_embed::{Backend, BertEmbedder, EmbedConfig, Embedder, Precision};
 use sluice_index::ChunkIndex;
 use sluice_policy::{PseudonymKey, Redactor};
 use sluice_server::engines::{PrecisionChoice, resolve_precision};
@@ -63,18 +63,16 @@ impl StackArgs {
     /// all-MiniLM-L6-v2 from the models folder, on the backend `sluice_embed::load` picks,
     /// in the precision of the index in `data_dir` (`--embed-precision auto`) or the one asked.
     pub fn embedder(&self, data_dir: &Path, rt: &Runtime) -> Result<Arc<dyn Embedder>> {
-        let uri = self.index_uri(data_dir);
-        let (precision, _why) = rt.block_on(resolve_precision(self.embed_precision, &uri));
-        let cfg = EmbedConfig {
+        let mut cfg = EmbedConfig {
             threads: self.embed_threads,
             backend: self.embed_backend,
-            precision,
             ..EmbedConfig::default()
         };
-        Ok(sluice_server::engines::default_embedder(
-            &self.models,
-            &cfg,
-        )?)
+        let model_dir = self.models.join(BertEmbedder::DEFAULT_MODEL);
+        let new_index = Precision::for_new_index(&model_dir, &cfg);
+        let uri = self.index_uri(data_dir);
+        (cfg.precision, _) = rt.block_on(resolve_precision(self.embed_precision, &uri, new_index));
+        Ok(sluice_server::engines::embedder(&model_dir, &cfg)?)
     }
 
     /// The index URI for `data_dir`.

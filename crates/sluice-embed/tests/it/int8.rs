@@ -112,3 +112,29 @@ fn int8_never_falls_back_to_f32() {
     assert_eq!("INT8".parse::<Precision>(), Ok(Precision::Int8));
     assert!("int4".parse::<Precision>().is_err());
 }
+
+#[test]
+fn a_new_index_gets_int8_only_where_onnx_runtime_runs_it_natively() {
+    let dir = models_root().join(BertEmbedder::DEFAULT_MODEL);
+    let want = if sluice_embed::int8_is_native() {
+        Precision::Int8
+    } else {
+        Precision::F32
+    };
+    assert_eq!(Precision::for_new_index(&dir, &config()), want);
+    let candle = EmbedConfig {
+        backend: Backend::Candle,
+        ..config()
+    };
+    assert_eq!(Precision::for_new_index(&dir, &candle), Precision::F32);
+    // No ONNX files beside this folder (it need not exist): candle would run, so f32.
+    let lonely = std::env::temp_dir()
+        .join(format!("sluice-int8-test-{}", std::process::id()))
+        .join(BertEmbedder::DEFAULT_MODEL);
+    assert_eq!(Precision::for_new_index(&lonely, &config()), Precision::F32);
+    assert_eq!(
+        Precision::of_model_id("all-MiniLM-L6-v2-int8"),
+        Precision::Int8
+    );
+    assert_eq!(Precision::of_model_id("all-MiniLM-L6-v2"), Precision::F32);
+}

@@ -36,6 +36,21 @@ fn ingest_search_ask_on_corpora() {
         so.contains("demo: 24 added, 0 updated, 0 unchanged, 0 failed"),
         "{so}"
     );
+    // The summary names the vectors' model (`--embed-precision auto`: int8 on a VNNI CPU), and
+    // the other precision is refused with a re-index message.
+    let int8 = so.contains("(all-MiniLM-L6-v2-int8 vectors)");
+    assert!(int8 || so.contains("(all-MiniLM-L6-v2 vectors)"), "{so}");
+    let other = if int8 { "f32" } else { "int8" };
+    let out = sluice(
+        tmp.path(),
+        &["search", "deploy", "-c", "demo", "--embed-precision", other],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("re-index"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Again: everything unchanged, nothing embedded.
     let out = sluice(tmp.path(), &["ingest", "corpora", "--collection", "demo"]);
