@@ -609,11 +609,11 @@ impl ChunkIndex {
     }
 
     /// Bring every index up to date now (merge uncovered rows into them), creating missing
-    /// ones as a write would. Call after a bulk load.
-    pub async fn refresh_indexes(&self) -> Result<()> {
+    /// ones as a write would. Call after a bulk load. Returns the indexes' state afterwards.
+    pub async fn refresh_indexes(&self) -> Result<IndexStatus> {
         let _guard = self.write.lock().await;
         let Some(table) = self.table().await? else {
-            return Ok(());
+            return Ok(IndexStatus::default());
         };
         self.maintain(&table).await?;
         let mut status = self.index_status_of(&table).await?;
@@ -634,8 +634,9 @@ impl ChunkIndex {
                 )))
                 .await
                 .map_err(self.err("merge index segments"))?;
+            status = self.index_status_of(&table).await?;
         }
-        Ok(())
+        Ok(status)
     }
 
     /// Which indexes exist and how many rows they leave uncovered.

@@ -142,8 +142,7 @@ pub fn ingest(args: IngestArgs, data_dir: &Path) -> Result<ExitCode> {
         // Bring every index up to date now (a bulk load commits in groups and leaves new rows
         // for the indexes to take in), so the first search after the run is fast.
         let refresh_started = Instant::now();
-        index.refresh_indexes().await?;
-        let status = index.index_status().await?;
+        let status = index.refresh_indexes().await?;
         let refresh = IndexReport {
             embedding_model,
             refresh_seconds: refresh_started.elapsed().as_secs_f64(),

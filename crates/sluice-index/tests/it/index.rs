@@ -451,8 +451,12 @@ async fn the_final_refresh_merges_index_segments() {
     }
     let before = index.index_status().await.unwrap();
     assert!(before.vector && before.max_segments >= 4, "{before:?}");
-    index.refresh_indexes().await.unwrap();
+    let returned = index.refresh_indexes().await.unwrap();
     let after = index.index_status().await.unwrap();
+    assert_eq!(
+        returned, after,
+        "refresh_indexes returns the state it leaves"
+    );
     assert_eq!(
         (after.max_segments, after.max_unindexed_rows, after.rows),
         (1, 0, 1000)
