@@ -374,6 +374,7 @@ impl ChunkIndex {
 
         let mut outcomes = Vec::with_capacity(docs.len());
         let mut to_write: Vec<(&DocumentMeta, &[ChunkInput])> = Vec::new();
+        let mut how = WriteKind::Append;
         for (meta, chunks) in docs {
             let old = stored.get(meta.doc_id.as_str());
             let unchanged = old.is_some_and(|(s, _)| {
@@ -387,6 +388,15 @@ impl ChunkIndex {
                     removed: old.map_or(0, |(_, n)| *n as u64),
                 });
                 to_write.push((meta, chunks.as_slice()));
+                if let Some((_, n)) = old {
+                    // Chunk ids are `doc:0..n`: a version with fewer chunks leaves old ids
+                    // that no new row replaces.
+                    how = how.max(if chunks.len() < *n {
+                        WriteKind::Replace
+                    } else {
+                        WriteKind::Upsert
+                    });
+                }
             }
         }
         if to_write.is_empty() {
@@ -409,7 +419,8 @@ impl ChunkIndex {
             },
         };
         self.record_embedding_model(&table).await?;
-        self.replace_documents(&table, &write_ids, batch).await?;
+        self.replace_documents(&table, &write_ids, batch, how)
+            .await?;
         self.maintain(&table).await?;
         Ok(outcomes)
     }
@@ -420,6 +431,7 @@ impl ChunkIndex {
         table: &Table,
         doc_ids: &[&str],
         batch: RecordBatch,
+        how: WriteKind,
     ) -> Result<()> {
         let doc_filter = sql_in(col::DOC_ID, doc_ids);
         if batch.num_rows() == 0 {
@@ -429,22 +441,37 @@ impl ChunkIndex {
                 .map_err(self.err("delete"))?;
             return Ok(());
         }
+        if how == WriteKind::Append {
+            // None of these documents is stored: nothing to match, so no join at all. (A
+            // merge joins the whole table: with the delete below, every stored row comes
+            // out of the join, vector included — time and memory that grew with the table
+            // on every commit of a bulk load.)
+            table
+                .add(batch)
+                .execute()
+                .await
+                .map_err(self.err("append"))?;
+            return Ok(());
+        }
         // Why this is atomic: a `merge_insert` is a single Lance transaction. It writes the
         // new rows to new data files and the removals to deletion files, none of which any
         // reader looks at, then commits one new manifest (table version N+1) with an atomic
         // put-if-absent. A reader resolves one manifest and sees version N (all old chunks)
         // or N+1 (all new chunks, old ones gone): never both, never neither. A crash before
         // the commit leaves version N and unreferenced files (removed by a later prune).
+        // An append is one commit the same way.
         //
-        // Matching on `chunk_id` updates chunks that keep their id, inserts new ones, and
-        // `when_not_matched_by_source_delete` restricted to these documents removes the old
-        // chunks that the new version no longer has (a document that shrank).
+        // Matching on `chunk_id` updates chunks that keep their id and inserts new ones;
+        // only when a document shrank does `when_not_matched_by_source_delete`, restricted
+        // to these documents, remove the old chunks the new version no longer has.
         let reader = RecordBatchIterator::new(vec![Ok(batch)], self.schema.clone());
         let mut merge = table.merge_insert(&[col::CHUNK_ID]);
         merge
             .when_matched_update_all(None)
-            .when_not_matched_insert_all()
-            .when_not_matched_by_source_delete(Some(doc_filter));
+            .when_not_matched_insert_all();
+        if how == WriteKind::Replace {
+            merge.when_not_matched_by_source_delete(Some(doc_filter));
+        }
         merge
             .execute(Box::new(reader))
             .await
@@ -739,6 +766,18 @@ impl ChunkIndex {
             None => Ok(0),
         }
     }
+}
+
+/// How a commit writes documents' rows, cheapest first (the writes of one commit take
+/// the most demanding its documents need).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum WriteKind {
+    /// No document is stored yet: append the rows.
+    Append,
+    /// Stored documents whose new versions have at least as many chunks: update by id.
+    Upsert,
+    /// A stored document shrank: update by id and delete its left-over chunks.
+    Replace,
 }
 
 enum Created {

@@ -105,6 +105,8 @@ async fn upsert_replace_unchanged_delete() {
             .policy_version,
         "p2"
     );
+    // Updated in place (same chunk ids): nothing doubled.
+    assert_eq!(index.count_chunks().await.unwrap(), 2);
 
     // Another document is untouched by d1's upserts and delete.
     index
@@ -150,6 +152,8 @@ async fn batch_upsert_is_one_call_and_reports_each_document() {
     let mut docs2 = docs.clone();
     docs2[1].0.content_hash = "2".into();
     docs2[1].1 = chunks(&["three", "four"]);
+    // A new document in the same commit as a stored one that grew.
+    docs2.push((meta("c", "hr", "1"), chunks(&["five"])));
     let out = index.upsert_documents(&docs2).await.unwrap();
     assert_eq!(
         out,
@@ -158,10 +162,18 @@ async fn batch_upsert_is_one_call_and_reports_each_document() {
             UpsertOutcome::Written {
                 chunks: 2,
                 removed: 1
+            },
+            UpsertOutcome::Written {
+                chunks: 1,
+                removed: 0
             }
         ]
     );
-    assert_eq!(index.count_chunks().await.unwrap(), 4);
+    assert_eq!(index.count_chunks().await.unwrap(), 5);
+    assert_eq!(
+        index.document_hash("c").await.unwrap().as_deref(),
+        Some("1")
+    );
     let dup = vec![docs[0].clone(), docs[0].clone()];
     assert!(matches!(
         index.upsert_documents(&dup).await,
