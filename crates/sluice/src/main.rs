@@ -16,6 +16,16 @@ mod redact_cmd;
 mod serve_cmd;
 mod stack;
 
+/// jemalloc rather than glibc's malloc. A bulk ingest allocates on many threads (LanceDB,
+/// DataFusion, tokio), and glibc gives each thread an arena it rarely hands back: loading
+/// 72k synthetic chunks through `ChunkIndex` alone held 362 MB resident with glibc, 235 MB
+/// with `MALLOC_ARENA_MAX=2` and 268 MB with jemalloc, at the same speed; mimalloc held
+/// 896 MB. ONNX Runtime's own allocations stay on glibc (jemalloc is linked with prefixed
+/// symbols).
+#[cfg(not(windows))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Sluice: a privacy-guarded local RAG and data-boundary gateway.
 #[derive(Parser)]
 #[command(name = "sluice", version, about, propagate_version = true)]
