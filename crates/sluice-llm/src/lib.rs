@@ -40,6 +40,7 @@ mod local;
 mod openai;
 mod pipeline;
 mod queue;
+mod repeats;
 mod requant;
 mod sse;
 mod stops;

@@ -3,10 +3,11 @@
 //! the text that contains the stop string; this adapter holds back any tail that could
 //! be the start of a stop string, so the caller never sees a stop string or text after it.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use futures::StreamExt;
 
+use crate::repeats::RepeatGuard;
 use crate::{FinishReason, GenEvent, GenStream, LlmError, StopFilter, Usage};
 
 /// After a stop string, how many more events to read while waiting for the backend's
@@ -19,44 +20,6 @@ const DRAIN_EVENTS: usize = 16;
 /// by then. They are fixed strings, not the caller's, so they cannot be aimed at a value.
 pub(crate) const TEMPLATE_ECHOES: [&str; 3] = ["<source", "</source", "\nQuestion:"];
 
-/// Lines shorter than this (list markers aside) may repeat legitimately ("Steps:", "---").
-const MIN_REPEAT_LINE: usize = 16;
-
-/// Ends a generation at its first repeated line, list numbering aside: small models loop on
-/// one sentence until the token limit (`2. Use a server to host the failover.` / `3. Use a
-/// server to host the failover.` …), which costs the user the whole limit in decode time.
-/// The repeated line itself has been emitted by then; only what would follow is cut.
-#[derive(Debug, Default)]
-pub(crate) struct RepeatGuard {
-    seen: HashSet<String>,
-    line: String,
-}
-
-impl RepeatGuard {
-    /// Feeds emitted text; true once a completed line repeats an earlier one.
-    pub fn push(&mut self, text: &str) -> bool {
-        let mut repeated = false;
-        for (i, part) in text.split('\n').enumerate() {
-            if i > 0 {
-                let line = std::mem::take(&mut self.line);
-                repeated |= !self.note(&line);
-            }
-            self.line.push_str(part);
-        }
-        repeated
-    }
-
-    /// Records a completed line; false if it was seen before.
-    fn note(&mut self, line: &str) -> bool {
-        let key: String = line
-            .trim()
-            .trim_start_matches(|c: char| c.is_ascii_digit() || ".)-*• ".contains(c))
-            .trim()
-            .to_lowercase();
-        key.len() < MIN_REPEAT_LINE || self.seen.insert(key)
-    }
-}
-
 struct State {
     inner: Option<GenStream>,
     filter: StopFilter,
@@ -66,7 +29,8 @@ struct State {
     prompt_tokens: usize,
 }
 
-/// Applies `stops` to `inner`, and with `repeats` ends it at its first repeated line.
+/// Applies `stops` to `inner`, and with `repeats` ends it once it repeats itself
+/// ([`RepeatGuard`]).
 /// `prompt_tokens` is reported if the generation has to be cut off before the backend sent
 /// its usage.
 pub(crate) fn apply_stops(
@@ -183,17 +147,6 @@ mod tests {
             ("hello ENx".into(), false)
         );
         assert_eq!(run(&["END"], &["hello E"]), ("hello E".into(), false));
-    }
-
-    #[test]
-    fn a_repeated_line_ends_the_generation_list_numbers_aside() {
-        let mut g = RepeatGuard::default();
-        assert!(!g.push("1. Run a manual failover to Ireland.\n2. Use a server"));
-        assert!(!g.push(" to host the failover.\n"));
-        assert!(g.push("3. Use a server to host the failover.\n"));
-        // Short and blank lines may repeat.
-        let mut g = RepeatGuard::default();
-        assert!(!g.push("Steps:\n\n- a\n\nSteps:\n- a\n"));
     }
 
     #[test]
