@@ -35,6 +35,11 @@ pub const DEFAULT_REFRESH_MIN_UNINDEXED_ROWS: usize = 1_000;
 /// A bulk load's final refresh merges an index's segments once it has this many.
 const MERGE_MIN_SEGMENTS: usize = 4;
 
+/// A bulk load writes one data file (fragment) per commit, and a search reads the rows it
+/// returns from each file they sit in: the final refresh rewrites them into few large ones
+/// once there are this many small ones.
+const COMPACT_MIN_FRAGMENTS: usize = 16;
+
 /// Default budget of LanceDB's index cache (LanceDB's own default is 6 GiB).
 ///
 /// An index refresh writes a new version of each full-text and scalar index, and the cache
@@ -636,7 +641,8 @@ impl ChunkIndex {
     }
 
     /// Bring every index up to date now (merge uncovered rows into them), creating missing
-    /// ones as a write would. Call after a bulk load. Returns the indexes' state afterwards.
+    /// ones as a write would, after rewriting many small data files into few (a bulk load
+    /// leaves one per commit). Call after a bulk load. Returns the indexes' state afterwards.
     pub async fn refresh_indexes(&self) -> Result<IndexStatus> {
         let _guard = self.write.lock().await;
         let Some(table) = self.table().await? else {
@@ -663,7 +669,33 @@ impl ChunkIndex {
                 .map_err(self.err("merge index segments"))?;
             status = self.index_status_of(&table).await?;
         }
+        // Last: Lance compacts together only files that the same index segments cover.
+        let stats = table.stats().await.map_err(self.err("table statistics"))?;
+        if stats.fragment_stats.num_small_fragments >= COMPACT_MIN_FRAGMENTS {
+            // One commit; the indexes are remapped to the new files in it.
+            table
+                .optimize(OptimizeAction::Compact {
+                    options: CompactionOptions::default(),
+                    remap_options: None,
+                })
+                .await
+                .map_err(self.err("compact"))?;
+            status = self.index_status_of(&table).await?;
+        }
         Ok(status)
+    }
+
+    /// Number of data files (fragments) the table's rows are in.
+    pub async fn data_files(&self) -> Result<usize> {
+        match self.table().await? {
+            Some(t) => Ok(t
+                .stats()
+                .await
+                .map_err(self.err("table statistics"))?
+                .fragment_stats
+                .num_fragments),
+            None => Ok(0),
+        }
     }
 
     /// Which indexes exist and how many rows they leave uncovered.

@@ -447,9 +447,10 @@ async fn vector_index_is_built_past_the_threshold() {
 
 /// A bulk load refreshes the indexes every few hundred rows, and each refresh adds a segment
 /// to the vector index; the final refresh folds them into one (a search reads every segment:
-/// 95 segments over 114k chunks made hybrid search ~4× slower).
+/// 95 segments over 114k chunks made hybrid search ~4× slower). Each commit also leaves a
+/// data file, and the final refresh rewrites them into one.
 #[tokio::test]
-async fn the_final_refresh_merges_index_segments() {
+async fn the_final_refresh_merges_index_segments_and_data_files() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = IndexConfig::new(dir.path().to_str().unwrap(), DIM);
     cfg.vector_index_min_rows = 600;
@@ -463,6 +464,7 @@ async fn the_final_refresh_merges_index_segments() {
     }
     let before = index.index_status().await.unwrap();
     assert!(before.vector && before.max_segments >= 4, "{before:?}");
+    assert_eq!(index.data_files().await.unwrap(), 20);
     let returned = index.refresh_indexes().await.unwrap();
     let after = index.index_status().await.unwrap();
     assert_eq!(
@@ -473,12 +475,19 @@ async fn the_final_refresh_merges_index_segments() {
         (after.max_segments, after.max_unindexed_rows, after.rows),
         (1, 0, 1000)
     );
+    assert_eq!(index.data_files().await.unwrap(), 1);
     for i in [3usize, 620, 999] {
-        let hits = index
-            .search(&q(&texts[i], &["finance"]).with_mode(SearchMode::Vector))
-            .await
-            .unwrap();
-        assert_eq!(hits[0].chunk_id, format!("s{}:{}", i / 50, i % 50));
+        for mode in [SearchMode::Vector, SearchMode::Fts] {
+            let hits = index
+                .search(&q(&texts[i], &["finance"]).with_mode(mode))
+                .await
+                .unwrap();
+            assert_eq!(
+                hits[0].chunk_id,
+                format!("s{}:{}", i / 50, i % 50),
+                "{mode:?}"
+            );
+        }
     }
 }
 
