@@ -672,17 +672,23 @@ impl ChunkIndex {
         // Last: Lance compacts together only files that the same index segments cover.
         let stats = table.stats().await.map_err(self.err("table statistics"))?;
         if stats.fragment_stats.num_small_fragments >= COMPACT_MIN_FRAGMENTS {
-            // One commit; the indexes are remapped to the new files in it.
-            table
-                .optimize(OptimizeAction::Compact {
-                    options: CompactionOptions::default(),
-                    remap_options: None,
-                })
-                .await
-                .map_err(self.err("compact"))?;
+            self.compact(&table).await?;
             status = self.index_status_of(&table).await?;
         }
         Ok(status)
+    }
+
+    /// Rewrites the table's small data files into few large ones, deleted rows left out: one
+    /// commit, in which the indexes are remapped to the new files.
+    async fn compact(&self, table: &Table) -> Result<()> {
+        table
+            .optimize(OptimizeAction::Compact {
+                options: CompactionOptions::default(),
+                remap_options: None,
+            })
+            .await
+            .map_err(self.err("compact"))?;
+        Ok(())
     }
 
     /// Number of data files (fragments) the table's rows are in.
@@ -751,13 +757,7 @@ impl ChunkIndex {
         let Some(table) = self.table().await? else {
             return Ok(());
         };
-        table
-            .optimize(OptimizeAction::Compact {
-                options: CompactionOptions::default(),
-                remap_options: None,
-            })
-            .await
-            .map_err(self.err("compact"))?;
+        self.compact(&table).await?;
         // Rebuild the inverted index from the live rows: an index refresh only appends, so
         // the tokens of deleted chunks could otherwise stay in older index segments.
         let status = self.index_status_of(&table).await?;
