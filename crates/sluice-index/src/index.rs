@@ -641,7 +641,7 @@ impl ChunkIndex {
     }
 
     /// Bring every index up to date now (merge uncovered rows into them), creating missing
-    /// ones as a write would, after rewriting many small data files into few (a bulk load
+    /// ones as a write would, then rewrite many small data files into few (a bulk load
     /// leaves one per commit). Call after a bulk load. Returns the indexes' state afterwards.
     pub async fn refresh_indexes(&self) -> Result<IndexStatus> {
         let _guard = self.write.lock().await;
